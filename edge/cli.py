@@ -1,0 +1,177 @@
+"""The ``ritlink`` command: serve (tablet), seh (hospital), sim (simulators), demo.
+
+This module is the composition root: it is the one place that wires devices, MQTT, the
+store and the web apps together, so it imports lazily per subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from edge.config import ConfigError
+
+EXIT_USAGE = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Bad input gives one clear line on stderr and exit code 2 (no usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def fail(message: str) -> int:
+    print(f"ritlink: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def configure_logging(level: str = "info") -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="ritlink", description="ritlink: ambulance run form, store-and-forward to the SEH")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    serve = sub.add_parser("serve", help="run the tablet service (monitor reader, MQTT sync, web UI)")
+    serve.add_argument("--config", type=Path, help="TOML config file (else $RITLINK_CONFIG, else defaults)")
+    serve.add_argument("--port", type=int, help="HTTP port (default 8080)")
+    serve.add_argument("--monitor-url", help="pyserial URL or device path of the vital-signs monitor")
+    serve.set_defaults(handler=cmd_serve)
+
+    seh = sub.add_parser("seh", help="run the SEH receiver and arrivals board")
+    seh.add_argument("--config", type=Path, help="TOML config file (else $RITLINK_CONFIG, else defaults)")
+    seh.add_argument("--port", type=int, help="HTTP port (default 8090)")
+    seh.set_defaults(handler=cmd_seh)
+
+    sim = sub.add_parser("sim", help="hardware simulators for testers")
+    sim_sub = sim.add_subparsers(dest="simulator", required=True, parser_class=OneLineParser)
+    monitor = sim_sub.add_parser("monitor", help="a vital-signs monitor on a pty")
+    monitor.add_argument("--protocol", choices=["nonin"], default="nonin")
+    monitor.add_argument("--link", required=True, type=Path, help="path where the device appears (a symlink)")
+    monitor.add_argument("--interval", type=float, default=1.0, help="seconds between values (default 1)")
+    monitor.add_argument("--unplug-after", type=float, help="pull the cable once after S seconds (back 2 s later)")
+    monitor.set_defaults(handler=cmd_sim_monitor)
+
+    demo = sub.add_parser("demo", help="broker + SEH receiver + tablet service + monitor simulator")
+    demo.add_argument("--edge-port", type=int, default=8080)
+    demo.add_argument("--seh-port", type=int, default=8090)
+    demo.add_argument("--broker-port", type=int, default=18830)
+    demo.add_argument("--data-dir", type=Path, help="where databases and the broker live (default: a new temp dir)")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def _check_port(port: int | None, what: str) -> str | None:
+    from simulators.mosquitto import port_is_free
+
+    if port is not None and not 1 <= port <= 65535:
+        return f"{what} {port} is not a valid port (1-65535)"
+    if port is not None and not port_is_free(port):
+        return f"{what} {port} is already in use"
+    return None
+
+
+def _run_http(app, host: str, port: int) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    uvicorn.Server(config).run()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from edge.config import load_edge_settings
+
+    settings = load_edge_settings(args.config, http_port=args.port, monitor_url=args.monitor_url)
+    if problem := _check_port(settings.http_port, "--port"):
+        return fail(problem)
+    configure_logging(settings.log_level)
+    from edge.runtime import EdgeRuntime
+    from web.app import create_app
+
+    runtime = EdgeRuntime(settings).start()
+    try:
+        _run_http(create_app(runtime.service), settings.http_host, settings.http_port)
+    finally:
+        runtime.stop()
+    return 0
+
+
+def cmd_seh(args: argparse.Namespace) -> int:
+    from edge.config import load_seh_settings
+
+    settings = load_seh_settings(args.config, http_port=args.port)
+    if problem := _check_port(settings.http_port, "--port"):
+        return fail(problem)
+    configure_logging(settings.log_level)
+    from seh.app import create_app
+    from seh.receiver import SehReceiver
+    from seh.store import SehStore
+
+    store = SehStore(settings.database, settings.seh_id)
+    broker = settings.broker
+    receiver = SehReceiver(store, settings.seh_id, broker.host, broker.port,
+                           instance=settings.instance, shared_group=settings.shared_group).start()
+    health = lambda: {"broker": "connected" if receiver.connected.is_set() else "disconnected"}  # noqa: E731
+    try:
+        _run_http(create_app(store, health), settings.http_host, settings.http_port)
+    finally:
+        receiver.stop()
+        store.close()
+    return 0
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def cmd_sim_monitor(args: argparse.Namespace) -> int:
+    from simulators.monitor import run_nonin
+    from simulators.pty_device import PtyDevice
+
+    if not args.link.parent.is_dir():
+        return fail(f"--link: folder {args.link.parent} does not exist")
+    if args.interval <= 0:
+        return fail("--interval must be greater than 0")
+    stop = _stop_on_signals()
+    device = PtyDevice(args.link).plug()
+    print(f"monitor simulator ({args.protocol}) at {args.link}", flush=True)
+    try:
+        run_nonin(device, stop, args.interval, args.unplug_after)
+    finally:
+        device.unplug()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from simulators.demo import run_demo
+
+    for flag, port in (("--edge-port", args.edge_port), ("--seh-port", args.seh_port),
+                       ("--broker-port", args.broker_port)):
+        if problem := _check_port(port, flag):
+            return fail(problem)
+    return run_demo(args.edge_port, args.seh_port, args.broker_port, args.data_dir, _stop_on_signals())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        return fail(str(exc))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

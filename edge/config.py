@@ -1,0 +1,155 @@
+"""Configuration for the edge (tablet) service and the SEH receiver.
+
+One TOML file (optional) plus ``RITLINK_*`` environment variables that override it.
+With no file at all both services start on safe local defaults, so a tester can run
+``ritlink serve`` / ``ritlink seh`` straight away.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+CONFIG_ENV = "RITLINK_CONFIG"
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+# The parsed TOML file for the load in progress; read by _TomlSource below.
+_toml_data: ContextVar[dict] = ContextVar("ritlink_toml_data", default={})
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded as one line that names the offending key."""
+
+
+class SehDestination(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1)
+    phone: str = Field(min_length=1)
+
+
+class BrokerAddress(BaseModel):
+    host: str
+    port: int
+
+
+def parse_broker_url(url: str) -> BrokerAddress:
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+        raise ValueError("must look like mqtt://HOST:PORT")
+    return BrokerAddress(host=parts.hostname, port=parts.port or 1883)
+
+
+class _Common(BaseSettings):
+    """Settings shared by both services: environment wins over the TOML file."""
+
+    model_config = SettingsConfigDict(env_prefix="RITLINK_", env_nested_delimiter="__", extra="forbid")
+
+    broker_url: str = "mqtt://127.0.0.1:1883"
+    http_host: str = "127.0.0.1"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("broker_url")
+    @classmethod
+    def _valid_broker(cls, value: str) -> str:
+        parse_broker_url(value)
+        return value
+
+    @property
+    def broker(self) -> BrokerAddress:
+        return parse_broker_url(self.broker_url)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: command-line flags (init kwargs) > RITLINK_* environment > TOML file.
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field, field_name):  # pragma: no cover - __call__ is used
+        return None, field_name, False
+
+    def __call__(self) -> dict:
+        return dict(_toml_data.get())
+
+
+DEFAULT_SEHS = [SehDestination(id="seh-umcu", name="SEH UMC Utrecht", phone="088-755 5555")]
+
+
+class EdgeSettings(_Common):
+    vehicle_id: str = Field(default="ambu-01", pattern=ID_PATTERN)
+    database: Path = Path("ritlink-edge.db")
+    http_port: int = Field(default=8080, ge=1, le=65535)
+    sehs: list[SehDestination] = Field(default_factory=lambda: list(DEFAULT_SEHS), min_length=1)
+    monitor_url: str | None = None
+    monitor_protocol: Literal["nonin"] = "nonin"
+    # A monitor value older than this is not taken into the form: it may no longer be true.
+    vitals_max_age_s: float = Field(default=15.0, gt=0)
+
+    def seh(self, seh_id: str) -> SehDestination | None:
+        return next((s for s in self.sehs if s.id == seh_id), None)
+
+
+class SehSettings(_Common):
+    seh_id: str = Field(default="seh-umcu", pattern=ID_PATTERN)
+    database: Path = Path("ritlink-seh.db")
+    http_port: int = Field(default=8090, ge=1, le=65535)
+    # Several receiver processes for one SEH: distinct instances, one shared group and database.
+    instance: str = Field(default="1", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    shared_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def _read_toml(path: Path | None) -> dict:
+    if path is None:
+        env_path = os.environ.get(CONFIG_ENV)
+        path = Path(env_path) if env_path else None
+    if path is None:
+        return {}
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(root)"
+    more = len(exc.errors()) - 1
+    suffix = f" (and {more} more)" if more else ""
+    return f"config key '{key}': {first['msg']}{suffix}"
+
+
+def _load(cls, path: Path | None, overrides: dict):
+    token = _toml_data.set(_read_toml(path))
+    try:
+        return cls(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+    finally:
+        _toml_data.reset(token)
+
+
+def load_edge_settings(path: Path | None = None, **overrides) -> EdgeSettings:
+    return _load(EdgeSettings, path, overrides)
+
+
+def load_seh_settings(path: Path | None = None, **overrides) -> SehSettings:
+    return _load(SehSettings, path, overrides)

@@ -1,0 +1,147 @@
+"""SQLite through sqlite-utils: durable settings, numbered migrations, write transactions.
+
+Both the edge and the SEH receiver use this module; each passes its own migration list.
+Durability is the point: WAL with ``synchronous=FULL`` so that a save the API has
+acknowledged survives a power cut (design.md, "One form, one ordered stream").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreFullError(Exception):
+    """The disk (or the database's size limit) is full: the write was refused, nothing lost."""
+
+
+class SchemaTooNewError(Exception):
+    """The database was written by a newer ritlink; refusing to touch it."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[sqlite_utils.Database], None]
+
+
+def utc_now() -> str:
+    """UTC timestamp as ISO-8601 with milliseconds and a Z, the one format used everywhere."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def connect(path: Path | str) -> sqlite_utils.Database:
+    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    db = sqlite_utils.Database(conn)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return db
+
+
+@contextlib.contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """BEGIN IMMEDIATE ... COMMIT: takes the write lock up front, so two writers (threads
+    or SEH processes sharing one file) queue on busy_timeout instead of failing mid-way."""
+    try:
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.conn.execute("COMMIT")
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
+    except sqlite3.OperationalError as exc:
+        raise _translate(exc) from exc
+
+
+def _translate(exc: sqlite3.OperationalError) -> Exception:
+    text = str(exc).lower()
+    if "full" in text:
+        return StoreFullError("opslag vol: de wijziging is niet opgeslagen")
+    return exc
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, StoreFullError) or (
+        isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower()
+    )
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    if "schema_migrations" not in db.table_names():
+        return 0
+    row = db.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return row[0] or 0
+
+
+def migrate(db: sqlite_utils.Database, migrations: Sequence[Migration]) -> list[int]:
+    """Bring the database to the latest schema; returns the versions applied now.
+
+    Each migration runs in its own transaction together with its bookkeeping row, so a
+    crash leaves the database at a clean earlier version, never half-migrated.
+    """
+    versions = [m.version for m in migrations]
+    if versions != sorted(versions) or len(set(versions)) != len(versions):
+        raise ValueError("migrations must have unique, increasing version numbers")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    current = schema_version(db)
+    latest = versions[-1] if versions else 0
+    if current > latest:
+        raise SchemaTooNewError(
+            f"database schema version {current} is newer than this ritlink ({latest}); refusing to start"
+        )
+    applied = []
+    for migration in migrations:
+        if migration.version <= current:
+            continue
+        with write_transaction(db):
+            migration.apply(db)
+            db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                [migration.version, migration.name, utc_now()],
+            )
+        applied.append(migration.version)
+    return applied
+
+
+class Store:
+    """One connection shared by the service's threads, serialised by a lock.
+
+    SQLite commits here take well under a millisecond, so one lock is simpler and no
+    slower than a pool; every public method of a store subclass takes it.
+    """
+
+    def __init__(self, path: Path | str, migrations: Sequence[Migration]):
+        self.path = Path(path)
+        self.lock = threading.RLock()
+        self.db = connect(self.path)
+        migrate(self.db, migrations)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        with self.lock, write_transaction(self.db) as db:
+            yield db
+
+    def query(self, sql: str, params: Sequence | dict = ()) -> list[dict]:
+        with self.lock:
+            return list(self.db.query(sql, params))
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()

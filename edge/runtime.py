@@ -1,0 +1,50 @@
+"""The edge process: store + device readers + MQTT sync around one EdgeService."""
+
+from __future__ import annotations
+
+import logging
+
+from devices.monitors import open_monitor
+from edge.config import EdgeSettings
+from edge.live_vitals import LiveVitals
+from edge.service import EdgeService
+from edge.store import EdgeStore
+from edge.sync import MqttSync
+
+log = logging.getLogger("ritlink.edge")
+
+MONITOR_DEVICE_ID = "monitor"
+
+
+class EdgeRuntime:
+    def __init__(self, settings: EdgeSettings):
+        self.settings = settings
+        self.store = EdgeStore(settings.database)
+        self.live = LiveVitals()
+        self.service = EdgeService(settings, self.store, self.live)
+        self.sync = MqttSync(self.store, settings)
+        self.service.on_outbox_write = self.sync.wake
+        self.service.broker_connected = self.sync.connected.is_set
+        self.devices = []
+
+    def start(self) -> EdgeRuntime:
+        if self.settings.monitor_url:
+            self.live.set_device_state(MONITOR_DEVICE_ID, "disconnected")
+            self.devices.append(
+                open_monitor(
+                    self.settings.monitor_protocol,
+                    self.settings.monitor_url,
+                    MONITOR_DEVICE_ID,
+                    self.live.update,
+                    lambda state: self.live.set_device_state(MONITOR_DEVICE_ID, state),
+                )
+            )
+        self.sync.start()
+        log.info("edge started for vehicle %s", self.settings.vehicle_id)
+        return self
+
+    def stop(self) -> None:
+        for device in self.devices:
+            device.stop()
+        self.sync.stop()
+        self.store.close()

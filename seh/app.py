@@ -1,0 +1,40 @@
+"""The SEH HTTP app: JSON API and a minimal arrivals board."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from seh.store import SehStore
+
+HERE = Path(__file__).parent
+
+
+def create_app(store: SehStore, health_extra=lambda: {}) -> FastAPI:
+    app = FastAPI(title="ritlink SEH", docs_url="/api/docs", redoc_url=None)
+    templates = Jinja2Templates(directory=HERE / "templates")
+
+    @app.get("/-/health")
+    def health() -> dict:
+        return {"status": "ok", "seh_id": store.seh_id, **health_extra()}
+
+    @app.get("/api/v1/rits")
+    def rits() -> list[dict]:
+        return store.rits()
+
+    @app.get("/api/v1/rits/{rit_id}")
+    def rit(rit_id: str) -> dict:
+        row = store.rit(rit_id)
+        if row is None:
+            raise HTTPException(404, "rit niet gevonden")
+        return {"rit_id": rit_id, "vehicle_id": row["vehicle_id"], "status": row["status"], "seq": row["seq"],
+                "form": row["form"], "form_sha256": row["form_sha256"]}
+
+    @app.get("/", response_class=HTMLResponse)
+    def board(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "board.html", {"seh_id": store.seh_id, "rits": store.rits()})
+
+    return app

@@ -1,0 +1,121 @@
+"""The SEH's MQTT side: take the vehicles' form messages, apply them, send receipts.
+
+The message is applied (committed) inside on_message, before paho acknowledges it to the
+broker: a crash in between means the broker delivers it again, and the store answers the
+duplicate without applying it twice. Several receiver processes may share one feed with a
+shared subscription and one database (see seh/store.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from edge.contract import ContractError, Receipt, parse_envelope, rit_topic_filter
+from edge.db import utc_now
+from edge.mqtt_client import connect_async, make_client, publish_properties
+from seh.store import ReceiptToSend, SehStore
+
+log = logging.getLogger("ritlink.seh")
+
+GAP_WAIT_S = 3.0  # how long a patch may wait for its predecessor before the SEH asks for a snapshot
+
+
+class SehReceiver:
+    def __init__(self, store: SehStore, seh_id: str, host: str, port: int,
+                 instance: str = "1", shared_group: str | None = None):
+        self.store = store
+        self.seh_id = seh_id
+        self.host, self.port = host, port
+        self.topic_filter = rit_topic_filter(seh_id)
+        if shared_group:
+            self.topic_filter = f"$share/{shared_group}/{self.topic_filter}"
+        self.client = make_client(f"ritlink-seh-{seh_id}-{instance}")
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+        self._gap_thread = threading.Thread(target=self._watch_gaps, name="seh-gaps", daemon=True)
+        self.counters: dict[str, int] = {}  # receipts sent by type, plus "held"
+
+    def start(self) -> SehReceiver:
+        connect_async(self.client, self.host, self.port)
+        self._gap_thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._gap_thread.join(3)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.warning("broker refused connection: %s", reason_code)
+            return
+        client.subscribe(self.topic_filter, qos=1)
+        self.connected.set()
+        log.info("broker connected, subscribed for %s", self.seh_id)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected.clear()
+        log.info("broker disconnected: %s", reason_code)
+
+    def _on_message(self, client, userdata, message) -> None:
+        for receipt in self.handle(message.topic, message.payload, getattr(message, "properties", None)):
+            self._send(receipt)
+
+    def handle(self, topic: str, payload: bytes, properties=None) -> list[ReceiptToSend]:
+        """Validate, apply and answer one message. Log lines carry ids only, never form data."""
+        parts = topic.split("/")
+        # ritlink/v1/seh/{seh}/from/{vehicle}/rit/{rit}
+        if len(parts) != 8 or parts[2] != "seh" or parts[3] != self.seh_id or parts[6] != "rit":
+            log.warning("ignored message on unexpected topic")
+            return []
+        vehicle_id, rit_id = parts[5], parts[7]
+        reply = self.store.reply_topic(vehicle_id)
+        correlation = _correlation(properties)
+        try:
+            env = parse_envelope(payload)
+            if (env.vehicle_id, str(env.rit_id), env.seh_id) != (vehicle_id, rit_id, self.seh_id):
+                raise ContractError("envelope does not match its topic")
+        except ContractError as exc:
+            self.counters["rejected"] = self.counters.get("rejected", 0) + 1
+            log.warning("rejected msg %s for rit %s from %s: %s", correlation or "?", rit_id, vehicle_id, exc.reason)
+            return [ReceiptToSend(reply, correlation or "", rit_id, 0, "rejected", exc.reason)]
+        receipts = self.store.apply(env)
+        for r in receipts:
+            self.counters[r.type] = self.counters.get(r.type, 0) + 1
+            log.info("msg %s rit %s seq %d -> %s%s", r.msg_id, r.rit_id, r.seq, r.type,
+                     f" ({r.reason})" if r.reason else "")
+        if not receipts:
+            self.counters["held"] = self.counters.get("held", 0) + 1
+            log.info("msg %s rit %s seq %d held: waiting for its predecessor", env.msg_id, rit_id, env.seq)
+        return receipts
+
+    def _send(self, receipt: ReceiptToSend) -> None:
+        body = Receipt(msg_id=receipt.msg_id, rit_id=receipt.rit_id, seq=receipt.seq, type=receipt.type,
+                       at=utc_now(), reason=receipt.reason)
+        props = publish_properties(correlation=receipt.msg_id or None)
+        self.client.publish(receipt.topic, body.to_json(), qos=1, properties=props)
+
+    def _watch_gaps(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                for receipt in self.store.stalled_rits(GAP_WAIT_S):
+                    log.info("gap in rit %s after seq %d: asking for a snapshot", receipt.rit_id, receipt.seq)
+                    self._send(receipt)
+            except Exception:
+                log.exception("gap watch failed")
+
+
+def _correlation(properties) -> str | None:
+    data = getattr(properties, "CorrelationData", None) if properties is not None else None
+    if not data:
+        return None
+    try:
+        return bytes(data).decode("utf-8")[:64]
+    except UnicodeDecodeError:
+        return None
+

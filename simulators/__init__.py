@@ -1,0 +1,1 @@
+"""Hardware stand-ins for tests and testers: pty serial devices, a broker runner, link faults."""

@@ -1,0 +1,82 @@
+"""``ritlink demo``: a private broker, the SEH receiver, the tablet service and a monitor
+simulator, each a real process; all stopped together on Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from simulators.mosquitto import BrokerError, Mosquitto, wait_for_port
+
+STOP_GRACE_S = 4.0
+
+
+def _ritlink(*args: str) -> list[str]:
+    return [sys.executable, "-m", "edge.cli", *args]
+
+
+def run_demo(edge_port: int, seh_port: int, broker_port: int, data_dir: Path | None,
+             stop: threading.Event) -> int:
+    data_dir = Path(data_dir or tempfile.mkdtemp(prefix="ritlink-demo-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    monitor_link = data_dir / "monitor"
+    broker = Mosquitto(data_dir / "broker", port=broker_port)
+    try:
+        broker.start()
+    except BrokerError as exc:
+        print(f"ritlink: error: {exc}", file=sys.stderr)
+        return 1
+    (data_dir / "seh.toml").write_text(
+        f'seh_id = "seh-umcu"\nbroker_url = "{broker.url}"\nhttp_port = {seh_port}\n'
+        f'database = "{data_dir / "seh.db"}"\n'
+    )
+    (data_dir / "edge.toml").write_text(
+        f'vehicle_id = "ambu-01"\nbroker_url = "{broker.url}"\nhttp_port = {edge_port}\n'
+        f'database = "{data_dir / "edge.db"}"\nmonitor_url = "{monitor_link}"\n'
+        '[[sehs]]\nid = "seh-umcu"\nname = "SEH UMC Utrecht"\nphone = "088-755 5555"\n'
+    )
+    logs = open(data_dir / "demo.log", "ab")
+    children = []
+    for args in (
+        ("sim", "monitor", "--protocol", "nonin", "--link", str(monitor_link)),
+        ("seh", "--config", str(data_dir / "seh.toml")),
+        ("serve", "--config", str(data_dir / "edge.toml")),
+    ):
+        children.append(subprocess.Popen(_ritlink(*args), stdin=subprocess.DEVNULL, stdout=logs, stderr=logs,
+                                         start_new_session=True))
+    try:
+        if not (wait_for_port(seh_port, 15) and wait_for_port(edge_port, 15)):
+            print("ritlink: error: a service did not start; see " + str(data_dir / "demo.log"), file=sys.stderr)
+            return 1
+        print(f"tablet (edge):   http://127.0.0.1:{edge_port}/", flush=True)
+        print(f"SEH board:       http://127.0.0.1:{seh_port}/", flush=True)
+        print(f"broker:          {broker.url}", flush=True)
+        print(f"monitor (pty):   {monitor_link}", flush=True)
+        print(f"data and logs:   {data_dir}", flush=True)
+        print("Ctrl-C stops everything.", flush=True)
+        while not stop.wait(0.5):
+            for child in children:
+                if child.poll() is not None:
+                    print(f"ritlink: error: a demo process exited ({child.args[3]}); see {data_dir / 'demo.log'}",
+                          file=sys.stderr)
+                    return 1
+        return 0
+    finally:
+        _stop_all(children)
+        broker.stop(STOP_GRACE_S / 2)
+        logs.close()
+
+
+def _stop_all(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(STOP_GRACE_S / 2)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(1)

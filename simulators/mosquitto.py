@@ -1,0 +1,120 @@
+"""Run a private, real mosquitto for the demo and the tests (never the system broker).
+
+Its listener is on 127.0.0.1 only, TCP_NODELAY on (design.md), persistence in its own
+folder so a test can kill -9 it and start it again with the same state.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+class BrokerError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def mosquitto_binary() -> str:
+    found = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
+    if not found:
+        raise BrokerError("mosquitto is not installed: run 'sudo apt-get install mosquitto'")
+    return found
+
+
+class Mosquitto:
+    def __init__(self, data_dir: str | os.PathLike, port: int | None = None, extra_config: str = ""):
+        self.data_dir = Path(data_dir)
+        self.port = port or free_port()
+        self.extra_config = extra_config
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def config_text(self) -> str:
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            "set_tcp_nodelay true",
+            "persistence true",
+            f"persistence_location {self.data_dir}/",
+            f"log_dest file {self.data_dir}/mosquitto.log",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+        ]
+        if os.geteuid() == 0:
+            # As root mosquitto would drop to user 'mosquitto', who cannot write our folder.
+            lines.append("user root")
+        return "\n".join(lines) + "\n" + self.extra_config
+
+    def start(self, timeout: float = 10.0) -> Mosquitto:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        conf = self.data_dir / "mosquitto.conf"
+        conf.write_text(self.config_text())
+        self.process = subprocess.Popen(
+            [mosquitto_binary(), "-c", str(conf)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C meant for the demo is handled by the demo
+        )
+        if not wait_for_port(self.port, timeout):
+            self.stop()
+            raise BrokerError(f"mosquitto did not listen on port {self.port}; see {self.data_dir}/mosquitto.log")
+        return self
+
+    def kill9(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(5)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+    def restart(self) -> Mosquitto:
+        self.stop()
+        return self.start()
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
