@@ -7,6 +7,7 @@ store and the web apps together, so it imports lazily per subcommand.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import signal
 import sys
@@ -16,6 +17,10 @@ from pathlib import Path
 from edge.config import ConfigError
 
 EXIT_USAGE = 2
+
+# Modules that contribute subcommands; each has ``add_commands(sub, sim_sub)`` where
+# ``sub`` holds top-level commands and ``sim_sub`` the ``ritlink sim ...`` simulators.
+COMMAND_MODULES = ["edge.cli_monitor", "edge.cli_gps"]
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -55,12 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("sim", help="hardware simulators for testers")
     sim_sub = sim.add_subparsers(dest="simulator", required=True, parser_class=OneLineParser)
-    monitor = sim_sub.add_parser("monitor", help="a vital-signs monitor on a pty")
-    monitor.add_argument("--protocol", choices=["nonin"], default="nonin")
-    monitor.add_argument("--link", required=True, type=Path, help="path where the device appears (a symlink)")
-    monitor.add_argument("--interval", type=float, default=1.0, help="seconds between values (default 1)")
-    monitor.add_argument("--unplug-after", type=float, help="pull the cable once after S seconds (back 2 s later)")
-    monitor.set_defaults(handler=cmd_sim_monitor)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_commands(sub, sim_sub)
 
     demo = sub.add_parser("demo", help="broker + SEH receiver + tablet service + monitor simulator")
     demo.add_argument("--edge-port", type=int, default=8080)
@@ -130,29 +131,12 @@ def cmd_seh(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop_on_signals() -> threading.Event:
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM: long-running commands end cleanly on either."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     return stop
-
-
-def cmd_sim_monitor(args: argparse.Namespace) -> int:
-    from simulators.monitor import run_nonin
-    from simulators.pty_device import PtyDevice
-
-    if not args.link.parent.is_dir():
-        return fail(f"--link: folder {args.link.parent} does not exist")
-    if args.interval <= 0:
-        return fail("--interval must be greater than 0")
-    stop = _stop_on_signals()
-    device = PtyDevice(args.link).plug()
-    print(f"monitor simulator ({args.protocol}) at {args.link}", flush=True)
-    try:
-        run_nonin(device, stop, args.interval, args.unplug_after)
-    finally:
-        device.unplug()
-    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -162,7 +146,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                        ("--broker-port", args.broker_port)):
         if problem := _check_port(port, flag):
             return fail(problem)
-    return run_demo(args.edge_port, args.seh_port, args.broker_port, args.data_dir, _stop_on_signals())
+    return run_demo(args.edge_port, args.seh_port, args.broker_port, args.data_dir, stop_on_signals())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,79 @@
+"""Shared fixtures: a real mosquitto, pty devices, ritlink edge/SEH processes, temp SQLite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulators.mosquitto import Mosquitto
+from simulators.pty_device import PtyDevice
+from tests.harness.procs import RitlinkProcess, write_toml
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+CONFORMANCE = SHARED / "conformance"
+
+SEH_ID = "seh-umcu"
+SEHS = [
+    {"id": SEH_ID, "name": "SEH UMC Utrecht", "phone": "088-755 5555"},
+    {"id": "seh-antonius", "name": "SEH St. Antonius", "phone": "088-320 3000"},
+]
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A private mosquitto on a free loopback port; ``kill9()`` and ``start()`` keep its data."""
+    b = Mosquitto(tmp_path / "broker").start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def pty_device(tmp_path):
+    """A factory for simulated serial devices at symlinks under tmp_path."""
+    devices = []
+
+    def make(name: str = "monitor") -> PtyDevice:
+        device = PtyDevice(tmp_path / name).plug()
+        devices.append(device)
+        return device
+
+    yield make
+    for device in devices:
+        device.unplug()
+
+
+@pytest.fixture
+def seh_process(tmp_path, broker):
+    """A factory: ``seh_process()`` starts a real ``ritlink seh`` on the test broker."""
+    procs = []
+
+    def make(name: str = "seh", **values) -> RitlinkProcess:
+        config = write_toml(tmp_path / f"{name}.toml", {
+            "seh_id": SEH_ID, "broker_url": broker.url, "database": str(tmp_path / f"{name}.db"), **values,
+        })
+        proc = RitlinkProcess("seh", config, tmp_path / f"{name}.log")
+        procs.append(proc)
+        return proc.start()
+
+    yield make
+    for proc in procs:
+        proc.stop()
+
+
+@pytest.fixture
+def edge_process(tmp_path, broker):
+    """A factory: ``edge_process(monitor_url=...)`` starts a real ``ritlink serve``."""
+    procs = []
+
+    def make(name: str = "edge", **values) -> RitlinkProcess:
+        config = write_toml(tmp_path / f"{name}.toml", {
+            "vehicle_id": "ambu-01", "broker_url": broker.url, "database": str(tmp_path / f"{name}.db"), **values,
+        }, sehs=SEHS)
+        proc = RitlinkProcess("serve", config, tmp_path / f"{name}.log")
+        procs.append(proc)
+        return proc.start()
+
+    yield make
+    for proc in procs:
+        proc.stop()

@@ -1,0 +1,1 @@
+"""Test rig: real mosquitto, real ptys, real ritlink processes on free loopback ports."""
