@@ -20,7 +20,7 @@ EXIT_USAGE = 2
 
 # Modules that contribute subcommands; each has ``add_commands(sub, sim_sub)`` where
 # ``sub`` holds top-level commands and ``sim_sub`` the ``ritlink sim ...`` simulators.
-COMMAND_MODULES = ["edge.cli_monitor", "edge.cli_gps", "edge.cli_ops"]
+COMMAND_MODULES = ["edge.cli_monitor", "edge.cli_gps", "edge.cli_ops", "edge.cli_link"]
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 
+from simulators.monitor import run_nonin
 from simulators.mosquitto import Mosquitto
 from simulators.pty_device import PtyDevice
 from tests.harness.procs import RitlinkProcess, write_toml
@@ -77,3 +79,15 @@ def edge_process(tmp_path, broker):
     yield make
     for proc in procs:
         proc.stop()
+
+
+@pytest.fixture
+def monitor(pty_device):
+    """A Nonin oximeter on a pty, writing 5 lines a second (link at ``monitor.link``)."""
+    device = pty_device("monitor")
+    stop = threading.Event()
+    thread = threading.Thread(target=run_nonin, args=(device, stop, 0.2), daemon=True)
+    thread.start()
+    yield device
+    stop.set()
+    thread.join(2)

@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 
 import pytest
 
-from simulators.monitor import run_nonin
 from tests.harness.waiting import wait_until
-
-
-@pytest.fixture
-def monitor(pty_device):
-    """A Nonin oximeter on a pty, writing 5 lines a second."""
-    device = pty_device("monitor")
-    stop = threading.Event()
-    thread = threading.Thread(target=run_nonin, args=(device, stop, 0.2), daemon=True)
-    thread.start()
-    yield device
-    stop.set()
-    thread.join(2)
 
 
 def _new_rit(edge) -> str:
