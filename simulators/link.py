@@ -133,7 +133,10 @@ class LinkCutter:
         finally:
             self._server.close()
             self._close_all()
-            self._loop.run_until_complete(asyncio.sleep(0))
+            tasks = asyncio.all_tasks(self._loop)
+            for task in tasks:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
             self._loop.close()
 
     def _close_all(self) -> None:
