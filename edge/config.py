@@ -88,6 +88,14 @@ class _TomlSource(PydanticBaseSettingsSource):
         return dict(_toml_data.get())
 
 
+class ReceiptTimeouts(BaseModel):
+    """How long the crew waits for the SEH's receipts before being told to phone."""
+
+    model_config = ConfigDict(extra="forbid")
+    delivered_s: float = Field(default=30.0, gt=0)
+    read_s: float = Field(default=120.0, gt=0)
+
+
 DEFAULT_SEHS = [SehDestination(id="seh-umcu", name="SEH UMC Utrecht", phone="088-755 5555")]
 
 
@@ -100,6 +108,12 @@ class EdgeSettings(_Common):
     monitor_protocol: Literal["nonin"] = "nonin"
     # A monitor value older than this is not taken into the form: it may no longer be true.
     vitals_max_age_s: float = Field(default=15.0, gt=0)
+    receipt_timeouts: dict[Literal["A1", "A2", "B"], ReceiptTimeouts] = Field(
+        default_factory=lambda: {u: ReceiptTimeouts() for u in ("A1", "A2", "B")}
+    )
+
+    def timeouts_for(self, urgency: str) -> ReceiptTimeouts:
+        return self.receipt_timeouts.get(urgency, ReceiptTimeouts())
 
     def seh(self, seh_id: str) -> SehDestination | None:
         return next((s for s in self.sehs if s.id == seh_id), None)
