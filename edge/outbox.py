@@ -154,6 +154,18 @@ def messages_to_send(db: sqlite_utils.Database) -> list[dict]:
     )
 
 
+def sent_not_delivered(db: sqlite_utils.Database, older_than_s: float, limit: int = 50) -> list[dict]:
+    """Messages the broker acknowledged but the SEH never confirmed: the broker may have
+    lost them (a crash before its autosave). Sending them again is safe: same msg_id."""
+    return list(
+        db.query(
+            "SELECT * FROM outbox WHERE state = 'sent'"
+            " AND sent_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?) ORDER BY rit_id, seh_id, seq LIMIT ?",
+            [f"-{older_than_s} seconds", limit],
+        )
+    )
+
+
 def advance_state(db: sqlite_utils.Database, msg_id: str, state: str, reason: str | None = None) -> dict | None:
     rows = list(db.query("SELECT * FROM outbox WHERE msg_id = ?", [msg_id]))
     if not rows:

@@ -177,6 +177,10 @@ class EdgeStore(Store):
         with self.lock:
             return outbox.messages_to_send(self.db)
 
+    def sent_not_delivered(self, older_than_s: float) -> list[dict[str, Any]]:
+        with self.lock:
+            return outbox.sent_not_delivered(self.db, older_than_s)
+
     def freeze(self, msg_id: str) -> dict[str, Any]:
         with self.write() as db:
             return outbox.freeze(db, msg_id)

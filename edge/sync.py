@@ -26,6 +26,10 @@ log = logging.getLogger("ritlink.sync")
 
 # A message on the wire this long without PUBACK is published again (same msg_id).
 RESEND_AFTER_S = 15.0
+# A message with a PUBACK but no "delivered" receipt this long is published again: a broker
+# can acknowledge and then lose a message (killed before its autosave), and the SEH cannot
+# ask for what it never heard of when no later message of the stream shows the gap.
+REDELIVER_AFTER_S = 10.0
 
 
 class MqttSync:
@@ -45,6 +49,7 @@ class MqttSync:
         self._mid_to_msg: dict[int, str] = {}
         self._early_acks: dict[int, int] = {}  # mid -> reason code, PUBACK before publish() returned
         self._on_wire: dict[str, float] = {}  # msg_id -> monotonic time handed to paho
+        self._redelivered: dict[str, float] = {}  # msg_id -> monotonic time of the last redelivery
         self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
 
     # -- lifecycle --------------------------------------------------------------------
@@ -143,6 +148,12 @@ class MqttSync:
             if row["published_at"] is None:
                 row = self.store.freeze(row["msg_id"])
             self._publish(row)
+        for row in self.store.sent_not_delivered(REDELIVER_AFTER_S):
+            last = self._redelivered.get(row["msg_id"])
+            if last is None or now - last >= REDELIVER_AFTER_S:
+                self._redelivered[row["msg_id"]] = now
+                log.info("no receipt for msg %s seq %d: sending it again", row["msg_id"], row["seq"])
+                self._publish(row)
 
     def _publish(self, row: dict) -> None:
         envelope = {

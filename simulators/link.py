@@ -155,11 +155,14 @@ class LinkCutter:
             return
         self.stats.connections += 1
         self._writers |= {client_writer, broker_writer}
-        await asyncio.gather(
-            self._pump(client_reader, broker_writer, client_writer, upstream=True),
-            self._pump(broker_reader, client_writer, broker_writer, upstream=False),
-            return_exceptions=True,
-        )
+        try:
+            await asyncio.gather(
+                self._pump(client_reader, broker_writer, client_writer, upstream=True),
+                self._pump(broker_reader, client_writer, broker_writer, upstream=False),
+                return_exceptions=True,
+            )
+        except asyncio.CancelledError:
+            pass  # the cutter is stopping
         for writer in (client_writer, broker_writer):
             self._writers.discard(writer)
             writer.transport.abort()
