@@ -13,7 +13,8 @@ from seh.store import SehStore
 HERE = Path(__file__).parent
 
 
-def create_app(store: SehStore, health_extra=lambda: {}) -> FastAPI:
+def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id: False) -> FastAPI:
+    """``mark_read(rit_id)`` sends the read receipt (the receiver's); the app never touches MQTT."""
     app = FastAPI(title="ritlink SEH", docs_url="/api/docs", redoc_url=None)
     templates = Jinja2Templates(directory=HERE / "templates")
 
@@ -32,6 +33,20 @@ def create_app(store: SehStore, health_extra=lambda: {}) -> FastAPI:
             raise HTTPException(404, "rit niet gevonden")
         return {"rit_id": rit_id, "vehicle_id": row["vehicle_id"], "status": row["status"], "seq": row["seq"],
                 "form": row["form"], "form_sha256": row["form_sha256"]}
+
+    @app.post("/api/v1/rits/{rit_id}/read")
+    def read(rit_id: str) -> dict:
+        if not mark_read(rit_id):
+            raise HTTPException(404, "rit niet gevonden")
+        return {"rit_id": rit_id, "read": True}
+
+    @app.get("/rits/{rit_id}", response_class=HTMLResponse)
+    def rit_page(request: Request, rit_id: str) -> HTMLResponse:
+        row = store.rit(rit_id)
+        if row is None:
+            raise HTTPException(404, "rit niet gevonden")
+        mark_read(rit_id)  # a person opened it: that is what "read" means
+        return templates.TemplateResponse(request, "rit.html", {"seh_id": store.seh_id, "rit": row})
 
     @app.get("/", response_class=HTMLResponse)
     def board(request: Request) -> HTMLResponse:

@@ -94,6 +94,15 @@ class SehReceiver:
             log.info("msg %s rit %s seq %d held: waiting for its predecessor", env.msg_id, rit_id, env.seq)
         return receipts
 
+    def mark_read(self, rit_id: str) -> bool:
+        """Send the ``read`` receipt for what a person at the SEH has just opened."""
+        receipt = self.store.read_receipt(rit_id)
+        if receipt is None:
+            return False
+        log.info("rit %s read at seq %d", rit_id, receipt.seq)
+        self._send(receipt)
+        return True
+
     def _send(self, receipt: ReceiptToSend) -> None:
         body = Receipt(msg_id=receipt.msg_id, rit_id=receipt.rit_id, seq=receipt.seq, type=receipt.type,
                        at=utc_now(), reason=receipt.reason)

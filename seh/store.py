@@ -242,6 +242,14 @@ class SehStore(Store):
         row["form"] = json.loads(row.pop("form_json"))
         return row
 
+    def read_receipt(self, rit_id: str) -> ReceiptToSend | None:
+        """A person opened the rit: the receipt says they saw it up to the applied seq."""
+        row = self.rit(rit_id)
+        if row is None:
+            return None
+        version = self.query("SELECT msg_id FROM seh_versions WHERE rit_id = ? AND seq = ?", [rit_id, row["seq"]])
+        return ReceiptToSend(self.reply_topic(row["vehicle_id"]), version[0]["msg_id"], rit_id, row["seq"], "read")
+
     def applied_count(self, msg_id: str) -> int:
         return self.query("SELECT count(*) AS n FROM seh_versions WHERE msg_id = ?", [msg_id])[0]["n"]
 

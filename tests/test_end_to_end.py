@@ -92,3 +92,16 @@ def test_edge_sigkill_right_after_announce_sends_exactly_once(tmp_path, monitor,
     view = edge.get(f"/api/v1/rits/{rit_id}").json()
     assert _applied_count(tmp_path / "seh.db", view["messages"][0]["msg_id"]) == 1
     assert seh.get(f"/api/v1/rits/{rit_id}").json()["form_sha256"] == view["form_sha256"]
+
+
+def test_opening_the_rit_at_the_seh_sends_read(monitor, edge_process, seh_process):
+    seh = seh_process()
+    edge = edge_process(monitor_url=str(monitor.link))
+    rit_id = _new_rit(edge)
+    _accept_live_vitals(edge, rit_id)
+    assert edge.post(f"/api/v1/rits/{rit_id}/announce").status_code == 202
+    wait_until(lambda: _states(edge, rit_id) == ["delivered"], 10, what="delivered")
+    page = seh.get(f"/rits/{rit_id}")
+    assert page.status_code == 200 and rit_id[:8] in page.text
+    wait_until(lambda: _states(edge, rit_id) == ["read"], 5, what="read receipt at the tablet")
+    assert seh.post(f"/api/v1/rits/{'0' * 8}/read").status_code == 404
