@@ -20,7 +20,7 @@ EXIT_USAGE = 2
 
 # Modules that contribute subcommands; each has ``add_commands(sub, sim_sub)`` where
 # ``sub`` holds top-level commands and ``sim_sub`` the ``ritlink sim ...`` simulators.
-COMMAND_MODULES = ["edge.cli_monitor", "edge.cli_gps", "edge.cli_ops", "edge.cli_link"]
+COMMAND_MODULES = ["edge.cli_monitor", "edge.cli_gps", "edge.cli_ops", "edge.cli_link", "edge.cli_certs"]
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -121,7 +121,8 @@ def cmd_seh(args: argparse.Namespace) -> int:
     store = SehStore(settings.database, settings.seh_id)
     broker = settings.broker
     receiver = SehReceiver(store, settings.seh_id, broker.host, broker.port,
-                           instance=settings.instance, shared_group=settings.shared_group).start()
+                           instance=settings.instance, shared_group=settings.shared_group,
+                           tls=settings.tls).start()
     health = lambda: {"broker": "connected" if receiver.connected.is_set() else "disconnected"}  # noqa: E731
     try:
         _run_http(create_app(store, health, receiver.mark_read), settings.http_host, settings.http_port)

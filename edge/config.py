@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 CONFIG_ENV = "RITLINK_CONFIG"
@@ -39,13 +39,21 @@ class SehDestination(BaseModel):
 class BrokerAddress(BaseModel):
     host: str
     port: int
+    tls: bool = False
 
 
 def parse_broker_url(url: str) -> BrokerAddress:
     parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-        raise ValueError("must look like mqtt://HOST:PORT")
-    return BrokerAddress(host=parts.hostname, port=parts.port or 1883)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ValueError("must look like mqtt://HOST:PORT or mqtts://HOST:PORT")
+    tls = parts.scheme == "mqtts"
+    return BrokerAddress(host=parts.hostname, port=parts.port or (8883 if tls else 1883), tls=tls)
+
+
+class TlsFiles(BaseModel):
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
 
 
 class _Common(BaseSettings):
@@ -56,6 +64,26 @@ class _Common(BaseSettings):
     broker_url: str = "mqtt://127.0.0.1:1883"
     http_host: str = "127.0.0.1"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # With an mqtts:// broker: the CA and this client's certificate (CN = vehicle or SEH id).
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _tls_complete(self):
+        files = (self.tls_ca_file, self.tls_cert_file, self.tls_key_file)
+        if self.broker.tls and None in files:
+            raise ValueError("an mqtts:// broker needs tls_ca_file, tls_cert_file and tls_key_file")
+        for name, path in zip(("tls_ca_file", "tls_cert_file", "tls_key_file"), files):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name}: {path} does not exist")
+        return self
+
+    @property
+    def tls(self) -> TlsFiles | None:
+        if not self.broker.tls:
+            return None
+        return TlsFiles(ca_file=self.tls_ca_file, cert_file=self.tls_cert_file, key_file=self.tls_key_file)
 
     @field_validator("broker_url")
     @classmethod

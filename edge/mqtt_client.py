@@ -31,8 +31,12 @@ def _set_nodelay(client: mqtt.Client, userdata: object, sock: socket.socket) -> 
         pass  # not a TCP socket (e.g. a websocket wrapper); latency only
 
 
-def connect_async(client: mqtt.Client, host: str, port: int) -> None:
-    """Start connecting in the background with a persistent session (clean_start False)."""
+def connect_async(client: mqtt.Client, host: str, port: int, tls=None) -> None:
+    """Start connecting in the background with a persistent session (clean_start False).
+
+    ``tls`` (edge.config.TlsFiles) turns on TLS with this client's certificate."""
+    if tls is not None:
+        client.tls_set(ca_certs=str(tls.ca_file), certfile=str(tls.cert_file), keyfile=str(tls.key_file))
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = SESSION_EXPIRY_S
     client.connect_async(host, port, keepalive=KEEPALIVE_S, clean_start=False, properties=props)

@@ -55,7 +55,7 @@ class MqttSync:
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> MqttSync:
         broker = self.settings.broker
-        connect_async(self.client, broker.host, broker.port)
+        connect_async(self.client, broker.host, broker.port, self.settings.tls)
         self._thread.start()
         return self
 

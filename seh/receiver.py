@@ -23,8 +23,9 @@ GAP_WAIT_S = 3.0  # how long a patch may wait for its predecessor before the SEH
 
 class SehReceiver:
     def __init__(self, store: SehStore, seh_id: str, host: str, port: int,
-                 instance: str = "1", shared_group: str | None = None):
+                 instance: str = "1", shared_group: str | None = None, tls=None):
         self.store = store
+        self.tls = tls
         self.seh_id = seh_id
         self.host, self.port = host, port
         self.topic_filter = rit_topic_filter(seh_id)
@@ -40,7 +41,7 @@ class SehReceiver:
         self.counters: dict[str, int] = {}  # receipts sent by type, plus "held"
 
     def start(self) -> SehReceiver:
-        connect_async(self.client, self.host, self.port)
+        connect_async(self.client, self.host, self.port, self.tls)
         self._gap_thread.start()
         return self
 

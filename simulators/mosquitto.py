@@ -54,10 +54,13 @@ def mosquitto_binary() -> str:
 
 
 class Mosquitto:
-    def __init__(self, data_dir: str | os.PathLike, port: int | None = None, extra_config: str = ""):
+    def __init__(self, data_dir: str | os.PathLike, port: int | None = None, extra_config: str = "",
+                 listener_config: str | None = None):
+        """``listener_config`` replaces the default anonymous loopback listener (e.g. TLS + ACL)."""
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.extra_config = extra_config
+        self.listener_config = listener_config
         self.process: subprocess.Popen | None = None
 
     @property
@@ -65,9 +68,9 @@ class Mosquitto:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def config_text(self) -> str:
+        listener = self.listener_config or f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
         lines = [
-            f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
+            listener.rstrip("\n"),
             "set_tcp_nodelay true",
             "persistence true",
             f"persistence_location {self.data_dir}/",
