@@ -8,7 +8,8 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from seh.store import SehStore
+from seh.feedback import FeedbackIn
+from seh.store import FeedbackTooEarly, SehStore
 
 HERE = Path(__file__).parent
 
@@ -32,7 +33,17 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         if row is None:
             raise HTTPException(404, "rit niet gevonden")
         return {"rit_id": rit_id, "vehicle_id": row["vehicle_id"], "status": row["status"], "seq": row["seq"],
-                "form": row["form"], "form_sha256": row["form_sha256"]}
+                "form": row["form"], "form_sha256": row["form_sha256"], "feedback": store.feedback_for(rit_id)}
+
+    @app.post("/api/v1/rits/{rit_id}/feedback", status_code=202)
+    def send_feedback(rit_id: str, body: FeedbackIn) -> dict:
+        try:
+            stored = store.add_feedback(rit_id, body)
+        except FeedbackTooEarly:
+            raise HTTPException(409, "terugkoppeling kan pas na de overdracht") from None
+        if stored is None:
+            raise HTTPException(404, "rit niet gevonden")
+        return {"msg_id": stored["msg_id"]}
 
     @app.post("/api/v1/rits/{rit_id}/read")
     def read(rit_id: str) -> dict:

@@ -14,6 +14,7 @@ import threading
 from edge.contract import ContractError, Receipt, parse_envelope, rit_topic_filter
 from edge.db import utc_now
 from edge.mqtt_client import connect_async, make_client, publish_properties
+from seh.feedback import feedback_receipt_filter, feedback_receipt_topic, publish_topic
 from seh.store import ReceiptToSend, SehStore
 
 log = logging.getLogger("ritlink.seh")
@@ -28,9 +29,9 @@ class SehReceiver:
         self.tls = tls
         self.seh_id = seh_id
         self.host, self.port = host, port
-        self.topic_filter = rit_topic_filter(seh_id)
+        self.topic_filters = [rit_topic_filter(seh_id), feedback_receipt_filter(seh_id)]
         if shared_group:
-            self.topic_filter = f"$share/{shared_group}/{self.topic_filter}"
+            self.topic_filters = [f"$share/{shared_group}/{f}" for f in self.topic_filters]
         self.client = make_client(f"ritlink-seh-{seh_id}-{instance}")
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -55,7 +56,7 @@ class SehReceiver:
         if reason_code.is_failure:
             log.warning("broker refused connection: %s", reason_code)
             return
-        client.subscribe(self.topic_filter, qos=1)
+        client.subscribe([(topic_filter, 1) for topic_filter in self.topic_filters])
         self.connected.set()
         log.info("broker connected, subscribed for %s", self.seh_id)
 
@@ -64,6 +65,9 @@ class SehReceiver:
         log.info("broker disconnected: %s", reason_code)
 
     def _on_message(self, client, userdata, message) -> None:
+        if message.topic.endswith("/feedback-receipt"):
+            self._feedback_receipt(message.payload)
+            return
         for receipt in self.handle(message.topic, message.payload, getattr(message, "properties", None)):
             self._send(receipt)
 
@@ -111,13 +115,32 @@ class SehReceiver:
         self.client.publish(receipt.topic, body.to_json(), qos=1, properties=props)
 
     def _watch_gaps(self) -> None:
+        """Once a second: ask for snapshots where a gap has lasted, (re)send due feedback."""
         while not self._stop.wait(1.0):
             try:
                 for receipt in self.store.stalled_rits(GAP_WAIT_S):
                     log.info("gap in rit %s after seq %d: asking for a snapshot", receipt.rit_id, receipt.seq)
                     self._send(receipt)
+                if self.connected.is_set():
+                    self._send_feedback()
             except Exception:
                 log.exception("gap watch failed")
+
+    def _send_feedback(self) -> None:
+        for row in self.store.due_feedback():
+            props = publish_properties(feedback_receipt_topic(self.seh_id, row["vehicle_id"]), row["msg_id"])
+            self.client.publish(publish_topic(row, self.seh_id), row["body_json"].encode(), qos=1, properties=props)
+            self.store.feedback_sent(row["msg_id"])
+            log.info("feedback %s for rit %s sent to %s", row["msg_id"], row["rit_id"], row["vehicle_id"])
+
+    def _feedback_receipt(self, payload: bytes) -> None:
+        try:
+            msg_id = Receipt.model_validate_json(payload).msg_id
+        except ValueError:
+            log.warning("ignored malformed feedback receipt")
+            return
+        if self.store.feedback_receipted(msg_id):
+            log.info("feedback %s receipted by the vehicle", msg_id)
 
 
 def _correlation(properties) -> str | None:

@@ -18,6 +18,7 @@ import sqlite_utils
 from edge.canonical import form_sha256, merge_patch_apply
 from edge.contract import Envelope, receipt_topic
 from edge.db import Migration, Store, utc_now
+from seh import feedback
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -65,7 +66,10 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE seh_resyncs (rit_id TEXT PRIMARY KEY, requested_at TEXT NOT NULL)")
 
 
-SEH_MIGRATIONS = [Migration(1, "rits, messages, versions", _m1_initial)]
+SEH_MIGRATIONS = [
+    Migration(1, "rits, messages, versions", _m1_initial),
+    Migration(2, "SEH-terugkoppeling outbox", feedback.migrate_feedback),
+]
 
 
 @dataclass(frozen=True)
@@ -250,8 +254,42 @@ class SehStore(Store):
         version = self.query("SELECT msg_id FROM seh_versions WHERE rit_id = ? AND seq = ?", [rit_id, row["seq"]])
         return ReceiptToSend(self.reply_topic(row["vehicle_id"]), version[0]["msg_id"], rit_id, row["seq"], "read")
 
+    # -- SEH-terugkoppeling ----------------------------------------------------------
+    def add_feedback(self, rit_id: str, data: feedback.FeedbackIn) -> dict | None:
+        """Queue the SEH's diagnosis for the vehicle; None when the rit is unknown."""
+        with self.write() as db:
+            rit = _rit(db, rit_id)
+            if rit is None:
+                return None
+            if rit["status"] != "overdracht":
+                raise FeedbackTooEarly(rit["status"])
+            return feedback.add_feedback(db, rit, self.seh_id, data)
+
+    def due_feedback(self) -> list[dict]:
+        with self.lock:
+            return feedback.due_feedback(self.db)
+
+    def feedback_sent(self, msg_id: str) -> None:
+        with self.write() as db:
+            db.execute("UPDATE seh_feedback SET last_sent_at = ? WHERE msg_id = ?", [utc_now(), msg_id])
+
+    def feedback_receipted(self, msg_id: str) -> bool:
+        with self.write() as db:
+            cursor = db.execute("UPDATE seh_feedback SET receipted_at = coalesce(receipted_at, ?) WHERE msg_id = ?",
+                                [utc_now(), msg_id])
+            return cursor.rowcount > 0
+
+    def feedback_for(self, rit_id: str) -> list[dict]:
+        rows = self.query("SELECT body_json, created_at, receipted_at FROM seh_feedback WHERE rit_id = ?"
+                          " ORDER BY created_at", [rit_id])
+        return [{**json.loads(r["body_json"]), "receipted_at": r["receipted_at"]} for r in rows]
+
     def applied_count(self, msg_id: str) -> int:
         return self.query("SELECT count(*) AS n FROM seh_versions WHERE msg_id = ?", [msg_id])[0]["n"]
+
+
+class FeedbackTooEarly(Exception):
+    """SEH-terugkoppeling is for after the handover."""
 
 
 def _rit(db, rit_id: str) -> dict | None:

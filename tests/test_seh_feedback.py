@@ -1,0 +1,47 @@
+"""SEH-terugkoppeling from the SEH side: durable, resent until the vehicle confirms it."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from edge.contract import Receipt, new_id
+from edge.mqtt_client import publish_properties
+from seh.feedback import feedback_receipt_topic
+from tests.harness.mqtt import TestClient, envelope, send
+from tests.harness.waiting import wait_until
+
+VEHICLE = "ambu-42"
+FEEDBACK = {"diagnosis": "Heupfractuur rechts", "disposition": "operatie", "author": "SEH-arts"}
+
+
+def test_feedback_waits_for_the_handover_then_reaches_the_vehicle_until_receipted(tmp_path, broker, seh_process):
+    seh = seh_process()
+    wait_until(lambda: seh.get("/-/health").json()["broker"] == "connected", 10, what="SEH connected")
+    vehicle = TestClient(broker.port)
+    try:
+        rit_id = new_id()
+        send(vehicle, envelope(rit_id, 1, {"a": 1}, vehicle_id=VEHICLE))
+        wait_until(lambda: seh.get(f"/api/v1/rits/{rit_id}").status_code == 200, 5, what="rit at the SEH")
+        assert seh.post(f"/api/v1/rits/{rit_id}/feedback", FEEDBACK).status_code == 409  # not handed over yet
+        assert seh.post(f"/api/v1/rits/{rit_id}/feedback", {**FEEDBACK, "disposition": "?"}).status_code == 422
+
+        send(vehicle, envelope(rit_id, 2, {}, kind="patch", status="overdracht", vehicle_id=VEHICLE, form={"a": 1}))
+        wait_until(lambda: seh.get(f"/api/v1/rits/{rit_id}").json()["status"] == "overdracht", 5, what="overdracht")
+        # The tablet is off when the SEH writes its feedback ...
+        msg_id = seh.post(f"/api/v1/rits/{rit_id}/feedback", FEEDBACK).json()["msg_id"]
+        # ... and comes online later: the SEH keeps sending until it is confirmed.
+        vehicle.subscribe(f"ritlink/v1/vehicle/{VEHICLE}/feedback/+")
+        topic, body = vehicle.next_json(15)
+        assert topic == f"ritlink/v1/vehicle/{VEHICLE}/feedback/seh-umcu"
+        assert (body["msg_id"], body["rit_id"], body["diagnosis"]) == (msg_id, rit_id, "Heupfractuur rechts")
+
+        receipt = Receipt(msg_id=msg_id, rit_id=rit_id, seq=0, type="delivered", at="now")
+        vehicle.client.publish(feedback_receipt_topic("seh-umcu", VEHICLE), receipt.to_json(), qos=1,
+                               properties=publish_properties()).wait_for_publish(5)
+        wait_until(lambda: seh.get(f"/api/v1/rits/{rit_id}").json()["feedback"][0]["receipted_at"], 5,
+                   what="feedback receipted")
+        with sqlite3.connect(tmp_path / "seh.db") as conn:
+            assert conn.execute("SELECT count(*) FROM seh_feedback").fetchone()[0] == 1
+        assert "Heupfractuur" not in seh.log_text()
+    finally:
+        vehicle.close()
