@@ -94,6 +94,7 @@ def main() -> None:
     print(f"  {'':26} {'acknowledged':>12} {'lost':>6} {'duplicated':>10}")
     print(f"  {'ritlink (outbox)':26} {result.entries_acknowledged:>12} {result.lost:>6} {result.duplicated:>10}"
           f"   hashes equal: {result.hashes_equal}")
+    print("  (ritlink counts vital-sign entries, two per change; the peer counts messages)")
     if peer:
         print(f"  {'paho via mosquitto bridge':26} {peer['acknowledged']:>12} {peer['lost']:>6} {peer['duplicated']:>10}"
               "   (broker killed instead of the tablet service)")
