@@ -2,7 +2,6 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-APT_PACKAGES := mosquitto chromium
 PYTEST_ARGS ?=
 
 .PHONY: demo test system-packages venv clean
@@ -21,11 +20,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# mosquitto is the real broker for the demo and the tests; chromium drives the UI tests.
+# Debian packages the demo and the tests run for real: the broker, the browser for the UI
+# tests, systemd-analyze for the unit checks, openssl for test certificates.
+# (binary:package pairs; a missing binary installs its package)
+SYSTEM_TOOLS := mosquitto:mosquitto chromium:chromium systemd-analyze:systemd openssl:openssl
+
 system-packages:
 	@missing=""; \
-	command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || missing="$$missing mosquitto"; \
-	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	for pair in $(SYSTEM_TOOLS); do \
+	  bin=$${pair%%:*}; pkg=$${pair#*:}; \
+	  command -v $$bin >/dev/null 2>&1 || test -x /usr/sbin/$$bin || missing="$$missing $$pkg"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
