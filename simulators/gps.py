@@ -9,6 +9,7 @@ bytes, bad checksums, dropped sentences, a pulled cable, a tunnel without fix.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import threading
@@ -21,6 +22,8 @@ from pathlib import Path
 from devices.gps import KNOT_MPS, capture_bytes, parse_time_of_day
 from simulators.gps_route import Drive, DriveTick, Route
 from simulators.pty_device import PtyDevice
+
+log = logging.getLogger("ritlink.simulators")
 
 REPLUG_AFTER_S = 2.0
 MAX_REPLAY_GAP_S = 5.0  # a capture with a minutes-long hole is replayed with a short pause
@@ -218,12 +221,18 @@ def run_route(line: PacedLine, receiver: RouteReceiver, rate: float = 1.0, seed:
     rng = random.Random(seed + 2)
     period = 1.0 / receiver.hz / rate
     sent = 0
+    warned = False
     while True:
         next_at = time.monotonic()
         for _, _, sentences in receiver.epochs():
             if line.stop.is_set():
                 return sent
-            line.write(receiver.faults.apply(sentences, rng))
+            data = receiver.faults.apply(sentences, rng)
+            if not warned and len(data) * 10 / line.baud > period:
+                # Like a real receiver set too fast for its port: the output falls behind.
+                log.warning("%d bytes an epoch do not fit %d baud at this rate: raise --baud", len(data), line.baud)
+                warned = True
+            line.write(data)
             sent += 1
             next_at += period
             line.wait(next_at - time.monotonic())

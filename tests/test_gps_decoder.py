@@ -156,3 +156,21 @@ def test_clock_skew_threshold_is_configurable():
     d = GpsDecoder(clock=lambda: NOW + timedelta(hours=2), max_clock_skew=timedelta(hours=1))
     d.feed(rmc())
     assert "time-implausible" in d.flush().flags
+
+
+FIELD = st.text(alphabet="0123456789.,-+ANSEWVMKTabc", max_size=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["GPRMC", "GNGGA", "GLGNS", "GAGLL", "BDVTG", "QZZDA", "GPGSA"]),
+                          st.lists(FIELD, max_size=14)), max_size=10),
+       st.binary(max_size=64))
+def test_well_checksummed_nonsense_never_raises(sentences, noise):
+    """Valid checksums around nonsense fields: the decoder rejects or reads them, never crashes."""
+    d = decoder()
+    stream = noise + b"".join(nmea(kind + "," + ",".join(fields)) for kind, fields in sentences)
+    fixes = d.feed(stream) + [d.flush()]
+    assert d.sentences_ok + d.malformed + d.bad_checksum >= len(sentences)
+    for fix in fixes:
+        if fix is not None and fix.has_position:
+            assert -90 <= fix.lat <= 90 and -180 <= fix.lon <= 180

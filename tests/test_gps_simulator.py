@@ -129,6 +129,7 @@ def test_replay_paces_by_the_receivers_clock():
     assert not any(raw.startswith(b"#") for _, raw in paced)
     assert b"".join(raw for _, raw in paced) == capture_bytes(GPSD_LOGS / "bu353s4.log")
     assert sum(pause for pause, _ in paced) == pytest.approx(24, abs=1)  # 25 epochs, one a second
+    assert max(pause for pause, _ in replay_lines(GPSD_LOGS / "bt451.log")) <= 5  # long holes are shortened
     rst = replay_lines(GPSD_LOGS / "rst39.log")
     assert max(pause for pause, _ in rst) == pytest.approx(0.1, abs=0.01)  # 10 Hz
 
