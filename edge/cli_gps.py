@@ -27,7 +27,7 @@ def add_commands(sub, sim_sub) -> None:
     what.add_argument("--replay", type=Path, help="capture file to play ('#' lines skipped)")
     what.add_argument("--route", help="route file (.geojson or .csv) or a shipped route: utrecht-city, rural")
     sim.add_argument("--rate", type=float, default=1.0, help="speed-up: N x real time (default 1)")
-    sim.add_argument("--hz", type=float, choices=[1.0, 5.0], default=1.0, help="route: epochs per second (1 or 5)")
+    sim.add_argument("--hz", type=int, choices=[1, 5], default=1, help="route: epochs per second (1 or 5)")
     sim.add_argument("--baud", type=int, help="line speed the output must fit (default 9600; 38400 at 5 Hz)")
     sim.add_argument("--seed", type=int, default=1, help="route noise and traffic (default 1)")
     sim.add_argument("--loop", action="store_true", help="start again at the end")
@@ -123,7 +123,7 @@ def cmd_sim_gps(args: argparse.Namespace) -> int:
     for flag in ("garbage_rate", "bad_checksum_rate", "drop_rate"):
         if not 0 <= getattr(args, flag) <= 1:
             return fail(f"--{flag.replace('_', '-')} must be between 0 and 1")
-    baud = args.baud or (9600 if args.hz == 1.0 else 38400)
+    baud = args.baud or (9600 if args.hz == 1 else 38400)
     if baud < 300:
         return fail("--baud must be at least 300")
     faults = Faults(args.garbage_rate, args.bad_checksum_rate, args.drop_rate, args.no_fix_after, args.no_fix_for)
