@@ -81,11 +81,10 @@ class IntelliVueSession:
         self.device_id = device_id
         self.timings = timings or SessionTimings()
         self.frames = FrameDecoder()
-        self.counters = SessionCounters()
+        self.stats = SessionCounters()
         self.state = "idle"  # idle, associating, awaiting-mds, associated, releasing, released
         self._invoke_id = 0
         self._poll_number = 0
-        self._keepalive_ids: set[int] = set()
         self._state_since = 0.0
         self._last_rx = 0.0
         self._next_request = 0.0
@@ -107,7 +106,7 @@ class IntelliVueSession:
         for user_data in self.frames.feed(data):
             message = msg.decode_message(user_data)
             if message is None:
-                self.counters.unknown_messages += 1
+                self.stats.unknown_messages += 1
                 continue
             self._last_rx = now
             if isinstance(message, msg.SessionPdu):
@@ -116,7 +115,7 @@ class IntelliVueSession:
                 new, reply = self._on_operation(message, now)
                 observations += new
                 out += reply
-        self.counters.observations += len(observations)
+        self.stats.observations += len(observations)
         return observations, bytes(out)
 
     def tick(self, now: float) -> bytes:
@@ -129,7 +128,7 @@ class IntelliVueSession:
         if self.state != "associated":
             return b""
         if now - self._last_rx > t.silence_timeout_s:
-            self.counters.association_losses += 1
+            self.stats.association_losses += 1
             log.warning("intellivue %s: monitor silent for %.1f s, associating again", self.device_id, now - self._last_rx)
             return self._associate(now)
         out = bytearray()
@@ -137,13 +136,12 @@ class IntelliVueSession:
             self._next_poll = max(self._next_poll + t.poll_interval_s, now)
             self._poll_number = (self._poll_number + 1) & 0xFFFF
             out += self._invoke_frame(lambda iid: msg.poll_request(iid, self._poll_number, msg.NOM_MOC_VMO_METRIC_NU, True))
-            self.counters.polls_sent += 1
+            self.stats.polls_sent += 1
         if t.keepalive_interval_s is not None and now >= self._next_keepalive:
             self._next_keepalive = now + t.keepalive_interval_s
             self._poll_number = (self._poll_number + 1) & 0xFFFF
             out += self._invoke_frame(lambda iid: msg.poll_request(iid, self._poll_number, msg.NOM_MOC_VMS_MDS, False))
-            self._keepalive_ids.add(self._invoke_id)
-            self.counters.keepalives_sent += 1
+            self.stats.keepalives_sent += 1
         return bytes(out)
 
     def release(self, now: float) -> bytes:
@@ -167,7 +165,7 @@ class IntelliVueSession:
 
     def _send_association_request(self, now: float) -> bytes:
         self._next_request = now + self.timings.association_retry_s
-        self.counters.association_requests += 1
+        self.stats.association_requests += 1
         return encode_frame(msg.association_request(self.timings.poll_interval_s))
 
     def _invoke_frame(self, build: Callable[[int], bytes]) -> bytes:
@@ -178,7 +176,7 @@ class IntelliVueSession:
         if pdu.kind == "associate-accept" and self.state == "associating":
             self._set_state("awaiting-mds", now)
         elif pdu.kind == "associate-refuse" and self.state == "associating":
-            self.counters.refusals += 1
+            self.stats.refusals += 1
             self._next_request = now + self.timings.association_retry_s
         elif pdu.kind == "release-response" and self.state == "releasing":
             self._set_state("released", now)
@@ -187,11 +185,11 @@ class IntelliVueSession:
             if self.state == "releasing":
                 self._set_state("released", now)
                 return reply
-            self.counters.association_losses += 1
+            self.stats.association_losses += 1
             return reply + self._associate(now)
         elif pdu.kind == "abort" and self.state in ("associated", "awaiting-mds"):
-            self.counters.aborts_received += 1
-            self.counters.association_losses += 1
+            self.stats.aborts_received += 1
+            self.stats.association_losses += 1
             return self._associate(now)
         return b""
 
@@ -202,11 +200,11 @@ class IntelliVueSession:
             if op.ro_type in (msg.RO_RESULT, msg.RO_LINKED_RESULT) and op.command == msg.CMD_CONFIRMED_ACTION:
                 return self._on_poll_result(op), b""
             if op.ro_type == msg.RO_ERROR:
-                self.counters.remote_errors += 1
+                self.stats.remote_errors += 1
                 return [], b""
         except msg.DecodeError:
             pass
-        self.counters.unknown_messages += 1
+        self.stats.unknown_messages += 1
         return [], b""
 
     def _on_event_report(self, op: msg.RemoteOperation, now: float) -> bytes:
@@ -214,29 +212,28 @@ class IntelliVueSession:
         reply = encode_frame(msg.event_report_result(op.invoke_id, report))
         if report.event_type == msg.NOM_NOTI_MDS_CREAT and self.state in ("awaiting-mds", "associated"):
             if self.state == "awaiting-mds":
-                self.counters.associations += 1
+                self.stats.associations += 1
                 self._set_state("associated", now)
                 self._next_poll = now
                 self._next_keepalive = now + (self.timings.keepalive_interval_s or 0.0)
-                self._keepalive_ids.clear()
         return reply
 
     def _on_poll_result(self, op: msg.RemoteOperation) -> list[Observation]:
         reply = msg.decode_poll_reply(op.body)
-        if op.invoke_id in self._keepalive_ids or reply.object_type[1] != msg.NOM_MOC_VMO_METRIC_NU:
-            self._keepalive_ids.discard(op.invoke_id)
-            self.counters.keepalive_replies += 1
+        if reply.object_type[1] != msg.NOM_MOC_VMO_METRIC_NU:  # the answer to a keep-alive (MDS poll)
+            self.stats.keepalive_replies += 1
             return []
-        if self.state != "associated":
+        if self.state not in ("associated", "releasing"):
             return []  # a late answer to an association that is gone
-        self.counters.poll_results += 1
+        self.stats.poll_results += 1
         observations, counts = msg.numeric_observations(reply, self.device_id)
         for name, count in counts.items():
-            setattr(self.counters, name, getattr(self.counters, name) + count)
+            setattr(self.stats, name, getattr(self.stats, name) + count)
         return observations
 
-    def counter_values(self) -> dict[str, int]:
-        values = dict(vars(self.counters))
+    def counters(self) -> dict[str, int]:
+        """Session and framing counters, like ``NoninDecoder.counters()``."""
+        values = dict(vars(self.stats))
         values.update(self.frames.counters())
         return values
 
@@ -269,11 +266,7 @@ class IntelliVueLink(SerialLink):
             now = self._clock()
             if data:
                 idle_since = now
-                observations, reply = session.feed(data, now)
-                if reply:
-                    port.write(reply)
-                for observation in observations:
-                    self._on_observation(observation)
+                self._feed(port, data, now)
             elif not _still_present(self.url) and now - idle_since > 0.5:
                 raise serial.SerialException("device path is gone")
             out = session.tick(now)
@@ -289,7 +282,14 @@ class IntelliVueLink(SerialLink):
         while self.session.state == "releasing" and self._clock() < deadline:
             data = port.read(port.in_waiting or 1)
             if data:
-                self.session.feed(data, self._clock())
+                self._feed(port, data, self._clock())
+
+    def _feed(self, port, data: bytes, now: float) -> None:
+        observations, reply = self.session.feed(data, now)
+        if reply:
+            port.write(reply)
+        for observation in observations:
+            self._on_observation(observation)
 
 
 def open_intellivue(url: str, device_id: str, on_observation: Callable[[Observation], None],

@@ -331,11 +331,16 @@ class IntelliVueSimulator:
 def run_intellivue_sim(link_path: str | Path, stop_event: threading.Event, values_fn: ValuesFn | None = None,
                        reboot_after_s: float | None = None, reboot_quiet_s: float = 3.0,
                        association_timeout_s: float = 10.0, garbage_rate: float = 0.0,
-                       on_ready: Callable[[IntelliVueSimulator], None] | None = None) -> MonitorCounters:
-    """Blocking: a monitor at ``link_path`` until ``stop_event``; reboots once if asked to."""
+                       on_ready: Callable[[IntelliVueSimulator], None] | None = None,
+                       **monitor_options) -> MonitorCounters:
+    """Blocking: a monitor at ``link_path`` until ``stop_event``; reboots once if asked to.
+
+    ``on_ready`` gets the running simulator (its monitor's log and counters), e.g. for tests.
+    """
     device = PtyDevice(link_path).plug()
     sim = IntelliVueSimulator(device, values_fn or stable_patient, garbage_rate=garbage_rate,
-                              association_timeout_s=association_timeout_s, reboot_quiet_s=reboot_quiet_s)
+                              association_timeout_s=association_timeout_s, reboot_quiet_s=reboot_quiet_s,
+                              **monitor_options)
     if on_ready:
         on_ready(sim)
     started = time.monotonic()
