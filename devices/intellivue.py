@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import serial
 
@@ -129,18 +129,21 @@ class IntelliVueSession:
             return b""
         if now - self._last_rx > t.silence_timeout_s:
             self.stats.association_losses += 1
-            log.warning("intellivue %s: monitor silent for %.1f s, associating again", self.device_id, now - self._last_rx)
+            log.warning("intellivue %s: monitor silent for %.1f s, associating again",
+                        self.device_id, now - self._last_rx)
             return self._associate(now)
         out = bytearray()
         if now >= self._next_poll:
             self._next_poll = max(self._next_poll + t.poll_interval_s, now)
             self._poll_number = (self._poll_number + 1) & 0xFFFF
-            out += self._invoke_frame(lambda iid: msg.poll_request(iid, self._poll_number, msg.NOM_MOC_VMO_METRIC_NU, True))
+            out += self._invoke_frame(
+                lambda iid: msg.poll_request(iid, self._poll_number, msg.NOM_MOC_VMO_METRIC_NU, extended=True))
             self.stats.polls_sent += 1
         if t.keepalive_interval_s is not None and now >= self._next_keepalive:
             self._next_keepalive = now + t.keepalive_interval_s
             self._poll_number = (self._poll_number + 1) & 0xFFFF
-            out += self._invoke_frame(lambda iid: msg.poll_request(iid, self._poll_number, msg.NOM_MOC_VMS_MDS, False))
+            out += self._invoke_frame(  # keep-alive: a single poll of the MDS object
+                lambda iid: msg.poll_request(iid, self._poll_number, msg.NOM_MOC_VMS_MDS, extended=False))
             self.stats.keepalives_sent += 1
         return bytes(out)
 

@@ -118,13 +118,6 @@ _STATE_FLAGS = ((MS_INVALID, "invalid"), (0x4000, "questionable"), (MS_UNAVAILAB
                 (0x1000, "calibrating"), (0x0800, "test-data"), (0x0400, "demo-data"), (0x0040, "early-indication"),
                 (0x0020, "measurement-ongoing"), (0x0002, "alarm"), (0x0001, "alarm-inhibited"))
 
-# SCADA physio id -> MDC code. The ids are the 11073 term codes within partition SCADA
-# (code = 2 << 16 | id), except the pleth pulse rate, which the monitor reports under its
-# own id; the design's "pulse rate" (149530) is that SpO2 pulse.
-PHYSIO_TO_MDC = {code & 0xFFFF: code for code in MDC_PARAMETERS}
-PHYSIO_TO_MDC[NOM_PLETH_PULS_RATE] = MDC_PULSE_RATE
-MDC_TO_PHYSIO = {code: code & 0xFFFF for code in MDC_PARAMETERS}
-MDC_TO_PHYSIO[MDC_PULSE_RATE] = NOM_PLETH_PULS_RATE
 _KPA_TO_MMHG = 7.50061683
 # MDC code -> {unit code the monitor may use: (convert to the ritlink unit, flag or "")}
 _UNITS = {
@@ -135,8 +128,16 @@ _UNITS = {
     MDC_TEMP: {NOM_DIM_DEGC: (None, ""), NOM_DIM_FAHR: (lambda f: round((f - 32) * 5 / 9, 2), "converted-from-degF")},
 }
 for _code in (MDC_NIBP_SYS, MDC_NIBP_DIA, MDC_NIBP_MEAN, MDC_ETCO2):
-    _UNITS[_code] = {NOM_DIM_MMHG: (None, ""), NOM_DIM_KILO_PASCAL: (lambda kpa: round(kpa * _KPA_TO_MMHG, 1), "converted-from-kPa")}
+    _UNITS[_code] = {NOM_DIM_MMHG: (None, ""),
+                     NOM_DIM_KILO_PASCAL: (lambda kpa: round(kpa * _KPA_TO_MMHG, 1), "converted-from-kPa")}
 MDC_TO_UNIT_CODE = {code: next(iter(units)) for code, units in _UNITS.items()}
+# SCADA physio id -> MDC code, for the parameters above only. The ids are the 11073 term codes
+# within partition SCADA (code = 2 << 16 | id), except the pleth pulse rate, which the monitor
+# reports under its own id; the design's "pulse rate" (149530) is that SpO2 pulse.
+PHYSIO_TO_MDC = {code & 0xFFFF: code for code in _UNITS}
+PHYSIO_TO_MDC[NOM_PLETH_PULS_RATE] = MDC_PULSE_RATE
+MDC_TO_PHYSIO = {code: code & 0xFFFF for code in _UNITS}
+MDC_TO_PHYSIO[MDC_PULSE_RATE] = NOM_PLETH_PULS_RATE
 
 # FLOAT-Type mantissas with a meaning of their own: NaN, NRes, +INF, -INF
 _FLOAT_SPECIALS = frozenset((0x7FFFFF, 0x800000, 0x7FFFFE, 0x800002))

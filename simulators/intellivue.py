@@ -123,7 +123,7 @@ def numeric_value(code: int, value: float | None, state: int = 0) -> msg.NuObsVa
 def numeric_objects(values: dict[int, float | None], stamp: datetime | None = None) -> list[NumericObject]:
     """One object per parameter, NIBP sys/dia/mean as one compound object (as the monitor does)."""
     objects = [NumericObject(_HANDLES[code], (numeric_value(code, value),), time_stamp=stamp)
-               for code, value in values.items() if code in _HANDLES]
+               for code, value in values.items() if code in _HANDLES]  # other codes: not sendable
     nibp = [numeric_value(code, values[code]) for code in NIBP_CODES if code in values]
     if nibp:
         objects.append(NumericObject(_NIBP_HANDLE, tuple(nibp), NOM_PRESS_BLD_NONINV, stamp))
@@ -261,15 +261,16 @@ class IntelliVueMonitor:
 
     def _numerics_result(self, invoke_id: int, poll_number: int, extended: bool, now: float) -> bytes:
         values = self.values(now - self._start)
-        self.counters.unknown_codes += sum(1 for code in values if code not in MDC_PARAMETERS)
-        objects = numeric_objects({c: v for c, v in values.items() if c in MDC_PARAMETERS}, self.clock(now))
+        self.counters.unknown_codes += sum(1 for code in values if code not in msg.MDC_TO_PHYSIO)
+        objects = numeric_objects(values, self.clock(now))
         chunks = [objects[i:i + self.max_objects_per_result]
                   for i in range(0, len(objects), self.max_objects_per_result)] or [[]]
         out = bytearray()
         for number, chunk in enumerate(chunks, start=1):
             linked = 0
             if len(chunks) > 1:  # too big for one message: linked results, the last one marked
-                linked = msg.LINKED_FIRST if number == 1 else msg.LINKED_LAST if number == len(chunks) else msg.LINKED_MIDDLE
+                linked = (msg.LINKED_FIRST if number == 1 else
+                          msg.LINKED_LAST if number == len(chunks) else msg.LINKED_MIDDLE)
             out += encode_frame(poll_result(invoke_id, poll_number, msg.NOM_MOC_VMO_METRIC_NU, chunk,
                                             self.relative_time(now), self.clock(now), extended, number - 1,
                                             linked, number if linked else 0))

@@ -144,6 +144,13 @@ def test_every_known_parameter_with_code_value_and_unit():
     assert counts == {"unmapped_values": 0, "unit_mismatches": 0, "bad_attributes": 0}
 
 
+def test_physio_ids_are_the_mdc_codes_within_partition_scada():
+    for physio_id, code in msg.PHYSIO_TO_MDC.items():
+        assert code in MDC_PARAMETERS
+        assert code == (msg.NOM_PART_SCADA << 16 | physio_id) or physio_id == msg.NOM_PLETH_PULS_RATE
+    assert set(msg.PHYSIO_TO_MDC.values()) == set(MDC_PARAMETERS)  # every ritlink parameter is read
+
+
 def test_pleth_pulse_rate_maps_to_the_design_pulse_rate():
     # The monitor reports the SpO2 pulse as NOM_PLETH_PULS_RATE (0x4822); ritlink calls it 149530.
     nu = msg.NuObsValue(0x4822, 64, msg.NOM_DIM_BEAT_PER_MIN)

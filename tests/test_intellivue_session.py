@@ -77,6 +77,13 @@ def test_every_value_sent_is_received_once_with_code_value_and_unit():
     assert wire.session.stats.poll_results > wire.monitor.sent_batches  # several linked parts per poll
 
 
+def test_simulator_skips_codes_it_cannot_send():
+    wire = Wire(values=lambda t: {MDC_HEART_RATE: 70, 999999: 1.0})
+    wire.run(3)
+    assert wire.monitor.counters.unknown_codes == wire.monitor.sent_batches > 0
+    assert set(wire.received()) == {(MDC_HEART_RATE, 70, "/min")}
+
+
 def test_polls_follow_the_interval():
     wire = Wire(SessionTimings(poll_interval_s=0.5, silence_timeout_s=1.5))
     wire.run(20.005)  # associated at t=0: polls at 0, 0.5, ... 20.0
