@@ -11,12 +11,15 @@ The ``hl7`` package does the field access; MLLP framing is devices/mllp.py.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import hl7
+import hl7.containers
+import hl7.util
 
 from devices.mllp import MllpFramer, mllp_wrap
 from devices.observation import (
@@ -77,6 +80,11 @@ _ABNORMAL_TO_ALARM = {"L": "low", "LL": "low", "<": "low", "H": "high", "HH": "h
                       "msmt-state-al-inhibited": "inhibited", "alarm-inhibited": "inhibited"}
 _MAX_REPEATS = 8
 _DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,4})?([+-]\d{4})?$")
+
+
+# The hl7 package logs raw segments and fields (patient data) on malformed input: silence it.
+for _module in (hl7.util, hl7.containers):
+    _module.logger.setLevel(logging.CRITICAL + 1)
 
 
 class Hl7MessageError(ValueError):

@@ -118,12 +118,13 @@ class MllpServer:
                     return
                 before = decoder.frames_ok + decoder.messages_bad
                 observations = decoder.feed(data)
-                while decoder.acks:
-                    conn.sendall(decoder.acks.popleft())
                 if decoder.frames_ok + decoder.messages_bad != before:
                     self._on_activity()
                 for observation in observations:
                     self._on_observation(observation)
+                # Acknowledge only after the values were handed on.
+                while decoder.acks:
+                    conn.sendall(decoder.acks.popleft())
         except OSError:
             pass
         finally:
