@@ -340,7 +340,7 @@ class Faults:
     seed: int | None = None
 
 
-def _garbage(rng: random.Random, protocol: str) -> bytes:
+def garbage_between_frames(rng: random.Random, protocol: str) -> bytes:
     junk = bytes(rng.randrange(256) for _ in range(rng.randint(1, 48)))
     # Line protocols: noise ends at a line end, or it would fuse with the next line.
     return junk + b"\r\n" if protocol in ("nonin", "masimo") else junk
@@ -380,7 +380,7 @@ def run_monitor(protocol: str, transport, source: Scenario | MimicReplay, stop: 
             sample = with_probe_off(sample)
         frame = encode(sample, state)
         if faults.garbage_rate and rng.random() < faults.garbage_rate:
-            transport.send_garbage(_garbage(rng, protocol))
+            transport.send_garbage(garbage_between_frames(rng, protocol))
         if transport.send(frame):
             frames_sent += 1
             if on_sent:
