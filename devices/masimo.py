@@ -11,10 +11,9 @@ Unknown ``KEY=VALUE`` fields (SpCO, SpMet, PVI ... on other models) are ignored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from devices.line_framing import LineFramer
+from devices.line_framing import LineDecoder
 from devices.observation import (
     FLAG_ARTEFACT,
     FLAG_INTERFERENCE,
@@ -158,31 +157,11 @@ def parse_masimo_line(line: bytes, device_id: str) -> list[Observation]:
     return observations
 
 
-@dataclass
-class MasimoDecoder:
+class MasimoDecoder(LineDecoder):
     """Bytes in, observations out; bad lines are counted and skipped, never raised."""
 
-    device_id: str
-    framer: LineFramer = field(default_factory=lambda: LineFramer(max_line=256))
-    lines_ok: int = 0
-    lines_bad: int = 0
-
-    def feed(self, data: bytes) -> list[Observation]:
-        observations: list[Observation] = []
-        for line in self.framer.feed(data):
-            try:
-                observations.extend(parse_masimo_line(line, self.device_id))
-                self.lines_ok += 1
-            except MasimoLineError:
-                self.lines_bad += 1
-        return observations
-
-    @property
-    def frames_ok(self) -> int:
-        return self.lines_ok
-
-    def counters(self) -> dict[str, int]:
-        return {"lines_ok": self.lines_ok, "lines_bad": self.lines_bad, "garbage_bytes": self.framer.garbage_bytes}
+    def __init__(self, device_id: str):
+        super().__init__(device_id, parse_masimo_line, MasimoLineError, max_line=256)
 
 
 def format_masimo_line(when: datetime, spo2: int | None, pulse: int | None, pi: float | None = None,

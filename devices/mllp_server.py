@@ -43,7 +43,7 @@ class MllpServer:
         self._lock = threading.Lock()
         self._connections: dict[socket.socket, Hl7Decoder] = {}
         self._closed_counters: dict[str, int] = {}
-        self._listener = socket.create_server((host, port), reuse_port=False)
+        self._listener = socket.create_server((host, port))
         self._listener.settimeout(0.2)
         self.port = self._listener.getsockname()[1]
         self.state = "disconnected"

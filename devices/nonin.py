@@ -9,9 +9,7 @@ pulse), ``LPRF`` low perfusion, ``SNSA`` sensor alarm (faulty sensor).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from devices.line_framing import LineFramer
+from devices.line_framing import LineDecoder
 from devices.observation import (
     FLAG_ARTEFACT,
     FLAG_LOW_PERFUSION,
@@ -68,35 +66,11 @@ def parse_nonin_line(line: bytes, device_id: str) -> list[Observation]:
     return [Observation.of(device_id, code, value, flags=tuple(flags)) for code, value in values]
 
 
-@dataclass
-class NoninDecoder:
+class NoninDecoder(LineDecoder):
     """Bytes in, observations out; bad lines are counted and skipped, never raised."""
 
-    device_id: str
-    framer: LineFramer = field(default_factory=lambda: LineFramer(max_line=64))
-    lines_ok: int = 0
-    lines_bad: int = 0
-
-    def feed(self, data: bytes) -> list[Observation]:
-        observations: list[Observation] = []
-        for line in self.framer.feed(data):
-            try:
-                observations.extend(parse_nonin_line(line, self.device_id))
-                self.lines_ok += 1
-            except NoninLineError:
-                self.lines_bad += 1
-        return observations
-
-    @property
-    def frames_ok(self) -> int:
-        return self.lines_ok
-
-    def counters(self) -> dict[str, int]:
-        return {
-            "lines_ok": self.lines_ok,
-            "lines_bad": self.lines_bad,
-            "garbage_bytes": self.framer.garbage_bytes,
-        }
+    def __init__(self, device_id: str):
+        super().__init__(device_id, parse_nonin_line, NoninLineError, max_line=64)
 
 
 def format_nonin_line(spo2: int | None, pulse: int | None, flags: tuple[str, ...] = ()) -> bytes:

@@ -370,11 +370,13 @@ def run_monitor(protocol: str, transport, source: Scenario | MimicReplay, stop: 
             unplugged_at = elapsed
         if unplugged_at is not None and not transport.plugged and elapsed >= unplugged_at + faults.replug_after_s:
             transport.plug()
-        t = index * interval_s * speed
-        if until_end and t > source.duration_s:
-            break
+        step = interval_s * speed
+        t = index * step
         if t > source.duration_s:
-            t = t % source.duration_s if repeat and source.duration_s > 0 else source.duration_s
+            if until_end:
+                break
+            frames_per_run = int(source.duration_s // step) + 1
+            t = (index % frames_per_run) * step if repeat else source.duration_s
         sample = source.sample(t)
         if faults.probe_off_after_s is not None and elapsed >= faults.probe_off_after_s:
             sample = with_probe_off(sample)

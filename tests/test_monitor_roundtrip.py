@@ -64,6 +64,8 @@ def test_every_protocol_round_trips_every_value_of_the_scenario(rigs, scenario):
     for rig in rigs:
         assert len(sent[rig.protocol]) >= frames * 2, rig.protocol  # every frame got through
         _assert_exact(rig, sent[rig.protocol])
+    hl7 = rigs[-1].transport
+    assert (hl7.acks_ok, hl7.acks_missing) == (frames, 0)  # ritlink acknowledged every message
     # The scenario's clinical content really went over the wire (not just empty frames).
     statuses = {rig.protocol: {o.status for o in rig.received} for rig in rigs}
     assert all("valid" in s for s in statuses.values())

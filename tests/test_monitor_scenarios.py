@@ -154,3 +154,23 @@ def test_unplug_fault_loses_frames_while_unplugged_and_reports_only_what_was_sen
     want = iter(sent_key(s) for s in sent)
     assert all(any(got == w for w in want) for got in rig.received_keys())
     assert len(rig.received) >= 2 * 10 and "disconnected" in rig.states
+
+
+def test_repeat_restarts_the_scenario_and_hold_keeps_the_last_state(tmp_path):
+    scenario = Scenario.parse("time_s,pr,spo2\n0,60,99\n20,80,95\n", "tiny")
+    rig = MonitorRig("nonin", tmp_path)
+    try:
+        for repeat in (True, False):
+            stop = threading.Event()
+            sent: list[SentValue] = []
+
+            def collect(values, sent=sent, stop=stop):
+                sent.extend(values)
+                if len(sent) >= 12:
+                    stop.set()
+
+            run_monitor("nonin", rig.transport, scenario, stop, 0.01, speed=1000.0, on_sent=collect, repeat=repeat)
+            pulses = [s.value for s in sent if s.code == MDC_PULSE_RATE]
+            assert pulses == ([60, 70, 80, 60, 70, 80] if repeat else [60, 70, 80, 80, 80, 80])
+    finally:
+        rig.close()
