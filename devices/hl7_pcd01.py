@@ -167,7 +167,7 @@ def _ucum_unit(obx) -> str | None:
     return None
 
 
-def _parse_number(text: str) -> float | None:
+def _parse_number(text: str) -> float:
     if not text or len(text) > 32 or not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
         raise Hl7MessageError("OBX-5 is not a number")
     return float(text)

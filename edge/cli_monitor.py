@@ -109,6 +109,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         link = open_monitor(args.protocol, args.url, args.device_id, on_observation, on_state)
     except (OSError, ValueError) as exc:
         return fail(f"--url: {exc}")
+    print(f"ritlink monitor: waiting for {args.protocol} at {args.url}", file=sys.stderr, flush=True)
     deadline = None if args.duration is None else time.monotonic() + args.duration
     try:
         while not stop.is_set():

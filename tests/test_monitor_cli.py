@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import time
 
@@ -106,7 +107,15 @@ def test_monitor_duration_ends_the_reader():
     started = time.monotonic()
     result = run_ritlink("monitor", "--protocol", "hl7", "--url", f"listen://127.0.0.1:{port}", "--duration", "1")
     assert result.returncode == 0 and result.stdout == ""
+    assert f"waiting for hl7 at listen://127.0.0.1:{port}" in result.stderr
     assert time.monotonic() - started < 10
+
+
+def test_monitor_on_a_busy_port_fails_with_one_line():
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = run_ritlink("monitor", "--protocol", "hl7", "--url", f"listen://127.0.0.1:{port}")
+    assert result.returncode == 2 and result.stderr.startswith("ritlink: error: --url:")
 
 
 @pytest.mark.parametrize("args,message", [
