@@ -6,6 +6,7 @@ never raises: it returns complete lines (without CR/LF) and counts what it disca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -46,3 +47,37 @@ class LineFramer:
             self.overlong_lines += 1
             self._buffer.clear()
             self._discarding = True
+
+
+class LineDecoder:
+    """Bytes in, observations out for protocols that send one line per frame.
+
+    ``parse_line(line, device_id)`` returns the line's observations or raises ``line_error``;
+    bad lines are counted and skipped, never raised.
+    """
+
+    def __init__(self, device_id: str, parse_line: Callable[[bytes, str], list], line_error: type[Exception],
+                 max_line: int):
+        self.device_id = device_id
+        self.framer = LineFramer(max_line=max_line)
+        self.lines_ok = 0
+        self.lines_bad = 0
+        self._parse_line = parse_line
+        self._line_error = line_error
+
+    def feed(self, data: bytes) -> list:
+        observations: list = []
+        for line in self.framer.feed(data):
+            try:
+                observations.extend(self._parse_line(line, self.device_id))
+                self.lines_ok += 1
+            except self._line_error:
+                self.lines_bad += 1
+        return observations
+
+    @property
+    def frames_ok(self) -> int:
+        return self.lines_ok
+
+    def counters(self) -> dict[str, int]:
+        return {"lines_ok": self.lines_ok, "lines_bad": self.lines_bad, "garbage_bytes": self.framer.garbage_bytes}
