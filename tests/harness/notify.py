@@ -52,8 +52,26 @@ class NotifySocket:
                 return note
         raise AssertionError(f"no {key} within {timeout} s; got {[n.fields for n in self.received]}")
 
+    def collect_until(self, deadline: float) -> list[Notification]:
+        """Everything that arrives until ``deadline`` (a time.monotonic() value)."""
+        got = []
+        for _ in range(10_000):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            note = self.receive(left)
+            if note is not None:
+                got.append(note)
+        return got
+
     def close(self) -> None:
         self.sock.close()
+
+    def __enter__(self) -> NotifySocket:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def start_notified(command: str, config: Path, port: int, notify: NotifySocket, log_path: Path,
