@@ -30,7 +30,7 @@ class SchemaTooNewError(Exception):
     """The database was written by a newer ritlink; refusing to touch it."""
 
 
-class MigrationFailedError(Exception):
+class MigrationFailedError(RuntimeError):
     """A migration failed; the database was put back as it was before the upgrade."""
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from edge.cli_status import duration, render
 from edge.status import DiskWatch, LastErrorHandler, disk_level, outbox_figures, warnings_for
-from simulators.monitor import run_nonin
+from tests.harness.monitor_sim import nonin_feeding
 from tests.harness.procs import run_ritlink
 from tests.harness.waiting import wait_until
 
@@ -21,13 +20,8 @@ MB = 1024**2
 
 @pytest.fixture
 def monitor(pty_device):
-    device = pty_device("monitor")
-    stop = threading.Event()
-    thread = threading.Thread(target=run_nonin, args=(device, stop, 0.2), daemon=True)
-    thread.start()
-    yield device
-    stop.set()
-    thread.join(2)
+    with nonin_feeding(pty_device("monitor"), interval=0.2) as device:
+        yield device
 
 
 def _status(edge) -> dict:

@@ -7,11 +7,12 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from edge.config import load_edge_settings, load_seh_settings
+from edge.config import EdgeSettings, load_edge_settings, load_seh_settings
 
 SYSTEMD = Path(__file__).resolve().parents[1] / "systemd"
 UNITS = ["ritlink-edge.service", "ritlink-seh.service"]
@@ -195,12 +196,32 @@ def test_serial_drivers_are_loaded_at_boot_for_device_allow():
     assert {"usbserial", "cdc_acm", "ftdi_sio", "cp210x", "pl2303", "ch341"} <= set(modules)
 
 
-def test_example_configs_load_and_use_the_udev_names(monkeypatch):
-    monkeypatch.delenv("RITLINK_CONFIG", raising=False)
-    edge = load_edge_settings(SYSTEMD / "edge.toml.example")
-    assert edge.monitor_url == "/dev/ritlink-monitor"
-    assert str(edge.database) == "/var/lib/ritlink/ritlink-edge.db"
-    assert edge.http_host == "127.0.0.1"
-    seh = load_seh_settings(SYSTEMD / "seh.toml.example")
-    assert str(seh.database) == "/var/lib/ritlink/ritlink-seh.db"
+def test_example_configs_use_the_udev_names_the_state_directory_and_tls():
+    edge = tomllib.loads((SYSTEMD / "edge.toml.example").read_text())
+    seh = tomllib.loads((SYSTEMD / "seh.toml.example").read_text())
+    assert edge["monitor_url"] == "/dev/ritlink-monitor"
     assert "/dev/ritlink-gps" in (SYSTEMD / "edge.toml.example").read_text()
+    assert edge["database"] == "/var/lib/ritlink/ritlink-edge.db" and seh["database"] == "/var/lib/ritlink/ritlink-seh.db"
+    assert edge["http_host"] == seh["http_host"] == "127.0.0.1"
+    for config in (edge, seh):
+        assert config["broker_url"].startswith("mqtts://")
+        assert config["tls_key_file"] == "/etc/ritlink/tls/client.key"
+    for name in UNITS:  # the key reaches the dynamic user only through systemd's credentials
+        options = unit_options(name)
+        assert options["LoadCredential"] == ["tls-client.key:/etc/ritlink/tls/client.key"]
+        assert "RITLINK_TLS_KEY_FILE=%d/tls-client.key" in options["Environment"]
+
+
+@pytest.mark.skipif("tls_ca_file" not in EdgeSettings.model_fields, reason="needs the broker TLS settings")
+@pytest.mark.parametrize(("name", "load"), [("edge.toml.example", load_edge_settings),
+                                            ("seh.toml.example", load_seh_settings)])
+def test_example_configs_are_valid_settings(name, load, tmp_path, monkeypatch):
+    monkeypatch.delenv("RITLINK_CONFIG", raising=False)
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    for file in ("ca.crt", "client.crt", "client.key"):
+        (tls / file).write_text("placeholder")
+    config = tmp_path / name
+    config.write_text((SYSTEMD / name).read_text().replace("/etc/ritlink/tls/", f"{tls}/"))
+    settings = load(config)
+    assert settings.broker.tls and settings.http_host == "127.0.0.1"
