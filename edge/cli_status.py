@@ -24,8 +24,9 @@ def add_commands(sub, sim_sub) -> None:
     status.add_argument("--json", action="store_true", help="print the JSON of GET /-/status instead of the screen")
     status.set_defaults(handler=cmd_status)
 
-    backup = sub.add_parser("backup", help="write a consistent copy of the tablet database (safe while it runs)")
+    backup = sub.add_parser("backup", help="write a consistent copy of the database (safe while the service runs)")
     backup.add_argument("--config", type=Path, help="TOML config file (else $RITLINK_CONFIG, else defaults)")
+    backup.add_argument("--seh", action="store_true", help="the config is an SEH receiver's (ritlink seh)")
     backup.add_argument("--to", type=Path, required=True, help="file to write (must not exist yet)")
     backup.set_defaults(handler=cmd_backup)
 
@@ -131,9 +132,9 @@ def _outbox_line(outbox: dict[str, Any] | None) -> str:
 def cmd_backup(args: argparse.Namespace) -> int:
     from edge.backup import BackupError, backup_to
     from edge.cli import fail
-    from edge.config import load_edge_settings
+    from edge.config import load_edge_settings, load_seh_settings
 
-    settings = load_edge_settings(args.config)
+    settings = (load_seh_settings if args.seh else load_edge_settings)(args.config)
     database = Path(settings.database)
     if not database.exists():
         return fail(f"database {database} does not exist")

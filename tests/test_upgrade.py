@@ -143,6 +143,17 @@ def test_ritlink_backup_command_copies_a_running_database(tmp_path):
     assert again.returncode == 2 and "already exists" in again.stderr
 
 
+def test_ritlink_backup_of_the_seh_database(tmp_path):
+    path = old_database(tmp_path / "seh.db", notes=3)
+    config = write_toml(tmp_path / "seh.toml", {"seh_id": "seh-umcu", "database": str(path)})
+    result = run_ritlink("backup", "--seh", "--config", str(config), "--to", str(tmp_path / "copy.db"))
+    assert result.returncode == 0, result.stderr
+    assert version_of(tmp_path / "copy.db") == 1
+    missing = write_toml(tmp_path / "none.toml", {"database": str(tmp_path / "none.db")})
+    refused = run_ritlink("backup", "--config", str(missing), "--to", str(tmp_path / "x.db"))
+    assert refused.returncode == 2 and "does not exist" in refused.stderr
+
+
 # -- the real command with the real migrations ---------------------------------------------------
 def _refusal(result) -> str:
     assert result.returncode == 2, result.stdout + result.stderr
