@@ -7,6 +7,7 @@ import http.server
 import os
 import signal
 import sqlite3
+import statistics
 import threading
 import time
 
@@ -131,7 +132,8 @@ def test_serve_is_ready_after_http_answers_then_pings_the_watchdog(tmp_path, not
 
     pings = [notify_socket.wait_for("WATCHDOG", 2).at for _ in range(5)]
     gaps = [b - a for a, b in zip(pings, pings[1:])]
-    assert all(0.2 < gap < 0.5 for gap in gaps), gaps  # WATCHDOG_USEC / 2 = 0.3 s
+    assert all(0.15 < gap < 0.7 for gap in gaps), gaps  # WATCHDOG_USEC / 2 = 0.3 s, with scheduling slack
+    assert 0.25 < statistics.median(gaps) < 0.4, gaps
 
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(10) == 0
