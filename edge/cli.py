@@ -20,7 +20,9 @@ EXIT_USAGE = 2
 
 # Modules that contribute subcommands; each has ``add_commands(sub, sim_sub)`` where
 # ``sub`` holds top-level commands and ``sim_sub`` the ``ritlink sim ...`` simulators.
-COMMAND_MODULES = ["edge.cli_monitor", "edge.cli_gps", "edge.cli_ops", "edge.cli_link", "edge.cli_certs"]
+COMMAND_MODULES = [
+    "edge.cli_monitor", "edge.cli_gps", "edge.cli_ops", "edge.cli_status", "edge.cli_link", "edge.cli_certs",
+]
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -83,10 +85,33 @@ def _check_port(port: int | None, what: str) -> str | None:
 
 
 def _run_http(app, host: str, port: int) -> None:
+    import asyncio
+
     import uvicorn
 
+    from edge.sd_notify import Notifier, supervise
+
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
-    uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+    # uvicorn re-raises SIGINT/SIGTERM once it has shut down; with Python's default handlers
+    # that would end the process before the callers' cleanup (runtime.stop(), store close).
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+
+    async def serve() -> None:
+        # The systemd notifier shares the server's event loop: READY=1 once our own port
+        # answers, WATCHDOG=1 only while this loop keeps running (a hung loop gets restarted).
+        notifier = asyncio.create_task(
+            supervise(lambda: server.started, lambda: server.should_exit, host, port, app.title)
+        )
+        try:
+            await server.serve()
+        finally:
+            notifier.cancel()
+            Notifier().stopping()
+
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+        runner.run(serve())
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -96,13 +121,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem := _check_port(settings.http_port, "--port"):
         return fail(problem)
     configure_logging(settings.log_level)
+    from edge.db import MigrationFailedError, SchemaTooNewError
     from edge.runtime import EdgeRuntime
+    from edge.status import DiskWatch, record_last_error
     from web.app import create_app
 
-    runtime = EdgeRuntime(settings).start()
+    record_last_error()
+    try:
+        runtime = EdgeRuntime(settings)  # opens the store and migrates it, before READY
+    except (SchemaTooNewError, MigrationFailedError) as exc:
+        return fail(str(exc))
+    runtime.start()
+    disk_watch = DiskWatch(settings.database).start()
     try:
         _run_http(create_app(runtime.service), settings.http_host, settings.http_port)
     finally:
+        disk_watch.stop()
         runtime.stop()
     return 0
 
@@ -114,11 +148,15 @@ def cmd_seh(args: argparse.Namespace) -> int:
     if problem := _check_port(settings.http_port, "--port"):
         return fail(problem)
     configure_logging(settings.log_level)
+    from edge.db import MigrationFailedError, SchemaTooNewError
     from seh.app import create_app
     from seh.receiver import SehReceiver
     from seh.store import SehStore
 
-    store = SehStore(settings.database, settings.seh_id)
+    try:
+        store = SehStore(settings.database, settings.seh_id)  # migrated before READY
+    except (SchemaTooNewError, MigrationFailedError) as exc:
+        return fail(str(exc))
     broker = settings.broker
     receiver = SehReceiver(store, settings.seh_id, broker.host, broker.port,
                            instance=settings.instance, shared_group=settings.shared_group,

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from edge import backup
+
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -26,6 +28,10 @@ class StoreFullError(Exception):
 
 class SchemaTooNewError(Exception):
     """The database was written by a newer ritlink; refusing to touch it."""
+
+
+class MigrationFailedError(RuntimeError):
+    """A migration failed; the database was put back as it was before the upgrade."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,10 @@ def migrate(db: sqlite_utils.Database, migrations: Sequence[Migration]) -> list[
     """Bring the database to the latest schema; returns the versions applied now.
 
     Each migration runs in its own transaction together with its bookkeeping row, so a
-    crash leaves the database at a clean earlier version, never half-migrated.
+    crash leaves the database at a clean earlier version, never half-migrated. Before the
+    first pending migration the database is backed up (edge/backup.py); if a migration
+    fails, that backup is put back and MigrationFailedError says so: the previous ritlink
+    can keep running on it, this one refuses to start.
     """
     versions = [m.version for m in migrations]
     if versions != sorted(versions) or len(set(versions)) != len(versions):
@@ -106,18 +115,55 @@ def migrate(db: sqlite_utils.Database, migrations: Sequence[Migration]) -> list[
         raise SchemaTooNewError(
             f"database schema version {current} is newer than this ritlink ({latest}); refusing to start"
         )
+    pending = [m for m in migrations if m.version > current]
+    if not pending:
+        return []
+    backup_path = _backup_unless_empty(db, current, latest)
     applied = []
-    for migration in migrations:
-        if migration.version <= current:
-            continue
-        with write_transaction(db):
-            migration.apply(db)
-            db.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                [migration.version, migration.name, utc_now()],
-            )
+    for migration in pending:
+        try:
+            with write_transaction(db):
+                if schema_version(db) >= migration.version:
+                    continue  # another process sharing this file (SEH receivers) applied it
+                migration.apply(db)
+                db.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    [migration.version, migration.name, utc_now()],
+                )
+        except Exception as exc:
+            raise _restore_after_failure(db, migration, exc, backup_path, current) from exc
         applied.append(migration.version)
     return applied
+
+
+def _backup_unless_empty(db: sqlite_utils.Database, current: int, latest: int) -> Path | None:
+    """A new, empty database needs no backup; anything else is copied before it changes."""
+    if current == 0 and set(db.table_names()) <= {"schema_migrations"}:
+        return None
+    try:
+        return backup.backup_before_upgrade(db.conn, current, latest)
+    except backup.BackupError as exc:
+        raise MigrationFailedError(
+            f"no backup could be made before upgrading the database from schema {current} to {latest} "
+            f"({exc}); nothing was changed; refusing to start"
+        ) from exc
+
+
+def _restore_after_failure(db: sqlite_utils.Database, migration: Migration, exc: Exception,
+                           backup_path: Path | None, current: int) -> MigrationFailedError:
+    failed = f"database migration {migration.version} ({migration.name}) failed: {type(exc).__name__}: {exc}"
+    if backup_path is None:  # a new database: nothing to lose, the failed step was rolled back
+        return MigrationFailedError(f"{failed}; the new database stays at schema {schema_version(db)}; refusing to start")
+    try:
+        backup.restore_from(db.conn, backup_path)
+    except Exception as restore_exc:  # say where the copy is: a technician can put it back
+        return MigrationFailedError(
+            f"{failed}; restoring the backup also failed ({restore_exc}): restore {backup_path} by hand; "
+            "refusing to start"
+        )
+    return MigrationFailedError(
+        f"{failed}; the database was restored to schema {current} from {backup_path}; refusing to start"
+    )
 
 
 class Store:

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
 from edge.service import DomainError, EdgeService, RitNotFound
+from web.status_routes import add_status_routes
 
 HERE = Path(__file__).parent
 
@@ -48,6 +49,8 @@ def create_app(service: EdgeService) -> FastAPI:
     @app.get("/-/health")
     def health() -> dict:
         return service.health()
+
+    add_status_routes(app, service)
 
     @app.get("/api/v1/sehs")
     def sehs() -> list[dict]:
