@@ -25,6 +25,20 @@ from devices.serial_link import SerialLink
 LinkOpener = Callable[..., Any]
 
 
+def _no_file_decoder(device_id: str) -> Any:
+    raise ValueError("intellivue is a conversation (association, polls), not a capture: use --url")
+
+
+def _open_intellivue(url, device_id, on_observation, on_state, on_activity, baudrate) -> Any:
+    from devices.intellivue import open_intellivue
+
+    def observed(observation: Observation) -> None:
+        on_activity()  # every poll result proves the association is alive
+        on_observation(observation)
+
+    return open_intellivue(url, device_id, observed, on_state)
+
+
 @dataclass(frozen=True)
 class MonitorProtocol:
     name: str
@@ -43,10 +57,9 @@ PROTOCOLS: dict[str, MonitorProtocol] = {
     # HL7 gateways may send every few seconds: a longer silence before "monitor niet verbonden".
     "hl7": MonitorProtocol("hl7", Hl7Decoder, 115200, 15.0, description="HL7 v2 ORU^R01 (IHE PCD-01) over MLLP"),
     "ansarb": MonitorProtocol("ansarb", AnsarBDecoder, 9600, 2.5, description="Ivy ANSAR-B binary + ASCII frames"),
-    # "intellivue": Philips IntelliVue MIB/RS232 (115200 8N1) registers here with its own
-    # open_link (association, polling, keep-alive), e.g. in devices/intellivue.py:
-    #     PROTOCOLS["intellivue"] = MonitorProtocol("intellivue", IntelliVueDecoder, 115200, 3.0,
-    #                                               open_link=open_intellivue)
+    # The IntelliVue must be talked to (association, polls, keep-alive): its own link.
+    "intellivue": MonitorProtocol("intellivue", _no_file_decoder, 115200, 3.0, open_link=_open_intellivue,
+                                  description="Philips IntelliVue Data Export over MIB/RS232"),
 }
 
 

@@ -27,7 +27,7 @@ def add_commands(sub, sim_sub) -> None:
     reader.set_defaults(handler=cmd_monitor)
 
     monitor = sim_sub.add_parser("monitor", help="a vital-signs monitor on a pty (or an HL7 gateway over TCP)")
-    monitor.add_argument("--protocol", choices=SIM_PROTOCOLS, default="nonin")
+    monitor.add_argument("--protocol", choices=(*SIM_PROTOCOLS, "intellivue"), default="nonin")
     where = monitor.add_mutually_exclusive_group(required=True)
     where.add_argument("--link", type=Path, help="path where the serial device appears (a symlink to a pty)")
     where.add_argument("--tcp", type=int, metavar="PORT",
@@ -124,7 +124,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 
 def _check_sim_args(args: argparse.Namespace) -> str | None:
-    if args.reboot_after is not None:
+    if args.reboot_after is not None and args.protocol != "intellivue":
         return f"--reboot-after: not supported for protocol {args.protocol} (only intellivue reboots)"
     if args.tcp is not None and args.protocol != "hl7":
         return "--tcp is only for --protocol hl7 (the other protocols are serial: use --link)"
@@ -157,6 +157,8 @@ def cmd_sim_monitor(args: argparse.Namespace) -> int:
     except (ScenarioError, OSError) as exc:
         return fail(f"--scenario: {exc}")
     stop = stop_on_signals()
+    if args.protocol == "intellivue":
+        return _sim_intellivue(args, source, stop)
     if args.tcp is not None:
         transport = MllpClientTransport(args.host, args.tcp)
         where = f"MLLP client to {args.host}:{args.tcp}"
@@ -172,4 +174,22 @@ def cmd_sim_monitor(args: argparse.Namespace) -> int:
     finally:
         transport.close()
     print(f"monitor simulator stopped after {frames} frames", flush=True)
+    return 0
+
+
+def _sim_intellivue(args: argparse.Namespace, source, stop) -> int:
+    """The IntelliVue simulator answers association and polls itself; the scenario feeds it."""
+    from simulators.intellivue import run_intellivue_sim
+
+    if args.link is None:
+        from edge.cli import fail
+
+        return fail("--protocol intellivue needs --link")
+
+    def values(t: float) -> dict[int, float | None]:
+        sample = source.sample(t * args.speed)
+        return {code: reading.value for code, reading in sample.readings.items()}
+
+    print(f"monitor simulator (intellivue, scenario {source.name}) at {args.link}", flush=True)
+    run_intellivue_sim(args.link, stop, values, reboot_after_s=args.reboot_after, garbage_rate=args.garbage_rate)
     return 0

@@ -133,7 +133,10 @@ class EdgeSettings(_Common):
     http_port: int = Field(default=8080, ge=1, le=65535)
     sehs: list[SehDestination] = Field(default_factory=lambda: list(DEFAULT_SEHS), min_length=1)
     monitor_url: str | None = None
-    monitor_protocol: Literal["nonin"] = "nonin"
+    monitor_protocol: Literal["nonin", "masimo", "hl7", "ansarb", "intellivue"] = "nonin"
+    # Per-parameter alarm limits over the adult defaults, by label or MDC code, e.g.
+    # [alarm_limits.SpO2] low = 88  (edge/alarms.py names the keys).
+    alarm_limits: dict[str, dict[str, float | str | None]] = Field(default_factory=dict)
     # A monitor value older than this is not taken into the form: it may no longer be true.
     vitals_max_age_s: float = Field(default=15.0, gt=0)
     receipt_timeouts: dict[Literal["A1", "A2", "B"], ReceiptTimeouts] = Field(
@@ -142,6 +145,19 @@ class EdgeSettings(_Common):
 
     def timeouts_for(self, urgency: str) -> ReceiptTimeouts:
         return self.receipt_timeouts.get(urgency, ReceiptTimeouts())
+
+    @field_validator("alarm_limits")
+    @classmethod
+    def _valid_limits(cls, value: dict) -> dict:
+        from edge.alarms import limits_with_overrides
+
+        limits_with_overrides(value)  # raises ValueError naming the parameter
+        return value
+
+    def alarm_limits_by_code(self) -> dict:
+        from edge.alarms import limits_with_overrides
+
+        return limits_with_overrides(self.alarm_limits)
 
     def seh(self, seh_id: str) -> SehDestination | None:
         return next((s for s in self.sehs if s.id == seh_id), None)

@@ -1,7 +1,9 @@
-"""The latest value per parameter from each monitor, and whether the monitor is connected.
+"""Live monitor values: the latest per parameter, a trend (<= 1 point per 5 s per parameter),
+the alarms they raise, and whether each monitor is connected.
 
 Kept in memory: live values are shown, not recorded. A value enters the form only when the
-crew accepts it (design.md "Clinical records").
+crew accepts it (design.md "Clinical records"). One lock guards everything, since the
+alarm engine and the trend buffer are plain single-threaded logic (edge/alarms.py).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from edge.alarms import AlarmEngine, TrendBuffer
+
 
 @dataclass(frozen=True)
 class LiveValue:
@@ -19,45 +23,78 @@ class LiveValue:
     label: str
     value: float | None
     unit: str
+    status: str
+    flags: tuple[str, ...]
     received_at: str  # UTC ISO-8601, the clinical time when accepted
     received_monotonic: float
 
+    @property
+    def acceptable(self) -> bool:
+        """A number the crew may take into the form: measured, not artefact, not demo data."""
+        return self.value is not None and self.status == "valid" and not {"demo-data", "test-data"} & set(self.flags)
+
 
 class LiveVitals:
-    def __init__(self) -> None:
+    def __init__(self, alarm_limits: dict | None = None) -> None:
         self._lock = threading.Lock()
         self._values: dict[int, LiveValue] = {}
         self._device_state: dict[str, str] = {}
+        self._alarms = AlarmEngine(alarm_limits)
+        self._trend = TrendBuffer()
+        self.version = 0  # bumped on every change: SSE streams send only when it moved
+
+    def watch_device(self, device_id: str, silence_timeout_s: float) -> None:
+        with self._lock:
+            self._device_state[device_id] = "disconnected"
+            self._alarms.watch_device(device_id, time.monotonic(), silence_timeout_s)
 
     def update(self, observation: Any) -> None:
         """Take a devices.observation.Observation (duck-typed: web never imports devices)."""
+        now = time.monotonic()
         value = LiveValue(
             device_id=observation.device_id,
             code=observation.code,
             label=observation.label,
             value=observation.value,
             unit=observation.unit,
+            status=getattr(observation, "status", "valid" if observation.value is not None else "not-measured"),
+            flags=tuple(observation.flags),
             received_at=observation.received_at,
-            received_monotonic=time.monotonic(),
+            received_monotonic=now,
         )
         with self._lock:
             self._values[observation.code] = value
+            self._alarms.observe(observation, now)
+            self._trend.add(observation, now)
+            self.version += 1
+
+    def activity(self, device_id: str) -> None:
+        with self._lock:
+            self._alarms.activity(device_id, time.monotonic())
 
     def set_device_state(self, device_id: str, state: str) -> None:
         with self._lock:
             self._device_state[device_id] = state
+            self._alarms.link_state(device_id, state, time.monotonic())
+            self.version += 1
 
     def device_states(self) -> dict[str, str]:
         with self._lock:
             return dict(self._device_state)
 
     def fresh(self, max_age_s: float) -> list[LiveValue]:
-        """Values received within ``max_age_s`` that carry a number (not "not measured")."""
+        """Values received within ``max_age_s`` that the crew may accept into the form."""
         now = time.monotonic()
         with self._lock:
-            return [
-                v for v in self._values.values() if v.value is not None and now - v.received_monotonic <= max_age_s
-            ]
+            return [v for v in self._values.values() if v.acceptable and now - v.received_monotonic <= max_age_s]
+
+    def alarms(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [alarm.to_dict() for alarm in self._alarms.evaluate(time.monotonic())]
+
+    def trend(self) -> dict[str, list[dict[str, Any]]]:
+        with self._lock:
+            return self._trend.snapshot()
 
     def snapshot(self) -> list[dict[str, Any]]:
         now = time.monotonic()
@@ -69,6 +106,8 @@ class LiveVitals:
                     "label": v.label,
                     "value": v.value,
                     "unit": v.unit,
+                    "status": v.status,
+                    "flags": list(v.flags),
                     "received_at": v.received_at,
                     "age_s": round(now - v.received_monotonic, 1),
                 }

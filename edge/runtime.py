@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from devices.monitors import open_monitor
+from devices.monitors import PROTOCOLS, open_monitor
 from edge.config import EdgeSettings
 from edge.live_vitals import LiveVitals
 from edge.service import EdgeService
@@ -20,7 +20,7 @@ class EdgeRuntime:
     def __init__(self, settings: EdgeSettings):
         self.settings = settings
         self.store = EdgeStore(settings.database)
-        self.live = LiveVitals()
+        self.live = LiveVitals(settings.alarm_limits_by_code())
         self.service = EdgeService(settings, self.store, self.live)
         self.sync = MqttSync(self.store, settings)
         self.service.on_outbox_write = self.sync.wake
@@ -29,14 +29,16 @@ class EdgeRuntime:
 
     def start(self) -> EdgeRuntime:
         if self.settings.monitor_url:
-            self.live.set_device_state(MONITOR_DEVICE_ID, "disconnected")
+            protocol = self.settings.monitor_protocol
+            self.live.watch_device(MONITOR_DEVICE_ID, PROTOCOLS[protocol].silence_timeout_s)
             self.devices.append(
                 open_monitor(
-                    self.settings.monitor_protocol,
+                    protocol,
                     self.settings.monitor_url,
                     MONITOR_DEVICE_ID,
                     self.live.update,
                     lambda state: self.live.set_device_state(MONITOR_DEVICE_ID, state),
+                    on_activity=lambda: self.live.activity(MONITOR_DEVICE_ID),
                 )
             )
         self.sync.start()

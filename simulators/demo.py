@@ -41,7 +41,7 @@ def run_demo(edge_port: int, seh_port: int, broker_port: int, data_dir: Path | N
     logs = open(data_dir / "demo.log", "ab")
     children = []
     for args in (
-        ("sim", "monitor", "--protocol", "nonin", "--link", str(monitor_link)),
+        ("sim", "monitor", "--protocol", "nonin", "--link", str(monitor_link), "--repeat"),
         ("seh", "--config", str(data_dir / "seh.toml")),
         ("serve", "--config", str(data_dir / "edge.toml")),
     ):
