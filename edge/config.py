@@ -100,6 +100,10 @@ class EdgeSettings(_Common):
     monitor_protocol: Literal["nonin"] = "nonin"
     # A monitor value older than this is not taken into the form: it may no longer be true.
     vitals_max_age_s: float = Field(default=15.0, gt=0)
+    # Finished rits leave the tablet this long after the SEH read the overdracht (design.md).
+    retention_hours: float = Field(default=24.0, gt=0)
+    # TOML or JSON file whose lists replace the shipped Dutch value lists (edge/valuelists.py).
+    value_lists_file: Path | None = None
 
     def seh(self, seh_id: str) -> SehDestination | None:
         return next((s for s in self.sehs if s.id == seh_id), None)
