@@ -181,8 +181,22 @@ def latest(items: Any, predicate) -> dict[str, Any] | None:
     return best
 
 
-def _latest_vital(form: dict, *parameters: str) -> dict | None:
-    return latest(form["vitals"].values(), lambda i: i.get("parameter") in parameters and "value" in i)
+# NEWS2 input -> vital parameters that provide it (pulse: whichever of HR and pulse rate is newer).
+_NEWS2_VITALS = {"resp_rate": "resp_rate", "spo2": "spo2", "bp_systolic": "bp_systolic", "heart_rate": "pulse",
+                 "pulse_rate": "pulse", "temperature": "temperature"}
+
+
+def _latest_vitals(form: dict) -> dict[str, dict | None]:
+    """The newest measured value per NEWS2 input, in one pass (this runs on every vital saved)."""
+    best: dict[str, dict | None] = dict.fromkeys(("resp_rate", "spo2", "bp_systolic", "pulse", "temperature"))
+    for item in form["vitals"].values():
+        key = _NEWS2_VITALS.get(item.get("parameter"))
+        if key is None or "value" not in item or not active(item):
+            continue
+        current = best[key]
+        if current is None or _order(item) > _order(current):
+            best[key] = item
+    return best
 
 
 def _consciousness(form: dict) -> tuple[str | None, str | None]:
@@ -214,13 +228,7 @@ def compute_scores(form: dict[str, Any]) -> dict[str, Any]:
     if nrs is not None:
         scores["pain"] = {**pain(nrs["nrs"]), "clinical_time": nrs["clinical_time"]}
 
-    inputs = {
-        "resp_rate": _latest_vital(form, "resp_rate"),
-        "spo2": _latest_vital(form, "spo2"),
-        "bp_systolic": _latest_vital(form, "bp_systolic"),
-        "pulse": _latest_vital(form, "heart_rate", "pulse_rate"),
-        "temperature": _latest_vital(form, "temperature"),
-    }
+    inputs = _latest_vitals(form)
     times = [i["clinical_time"] for i in inputs.values() if i is not None]
     on_oxygen, o2_time = _on_oxygen(form)
     consciousness, c_time = _consciousness(form)

@@ -23,6 +23,7 @@ from edge.contract import new_id
 from edge.db import Migration, Store, utc_now, write_transaction
 from edge.errors import DomainError
 from edge.form import apply_entry_in_place, build_form, new_form
+from edge.form_hash import CanonicalForm
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -135,6 +136,15 @@ class RitNotFound(KeyError):
     pass
 
 
+@dataclass
+class Cached:
+    """A rit's committed form with its hash and item serialisations."""
+
+    sha: str
+    form: dict[str, Any]
+    canonical: CanonicalForm
+
+
 @dataclass(frozen=True)
 class IdempotencyKey:
     key: str
@@ -158,10 +168,14 @@ def _entries(db: sqlite_utils.Database, rit_id: str) -> list[dict[str, Any]]:
     return [_entry_from_row(r) for r in db.query("SELECT * FROM entries WHERE rit_id = ? ORDER BY position", [rit_id])]
 
 
-def _write_form(db: sqlite_utils.Database, rit_id: str, form: dict[str, Any]) -> str:
+def _write_form(db: sqlite_utils.Database, rit_id: str, form: dict[str, Any],
+                canonical: CanonicalForm | None = None) -> str:
     # The stored JSON is the canonical JSON: one serialisation serves storage and hash.
-    blob = canonical_json(form)
-    sha = hashlib.sha256(blob).hexdigest()
+    if canonical is None:
+        blob = canonical_json(form)
+        sha = hashlib.sha256(blob).hexdigest()
+    else:
+        blob, sha = canonical.sha256(form)
     db.execute(
         "UPDATE rits SET form_json = ?, form_sha256 = ?, updated_at = ?, lifecycle = ?,"
         " urgency = coalesce(?, urgency), destination_seh = coalesce(?, destination_seh) WHERE rit_id = ?",
@@ -177,7 +191,7 @@ class Tx:
     def __init__(self, store: EdgeStore, db: sqlite_utils.Database):
         self.store = store
         self.db = db
-        self.touched: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.touched: dict[str, Cached] = {}
         self.audit_detail: dict[str, Any] = {}
 
     def row(self, rit_id: str) -> dict[str, Any]:
@@ -189,12 +203,13 @@ class Tx:
     def form(self, rit_id: str) -> dict[str, Any]:
         """The current form as a private, mutable copy for this transaction."""
         if rit_id in self.touched:
-            return self.touched[rit_id][1]
+            return self.touched[rit_id].form
         row = self.row(rit_id)
         cached = self.store._forms.pop(rit_id, None)  # popped: a rollback must not leave it half-changed
-        form = cached[1] if cached and cached[0] == row["form_sha256"] else json.loads(row["form_json"])
-        self.touched[rit_id] = (row["form_sha256"], form)
-        return form
+        if cached is None or cached.sha != row["form_sha256"]:
+            cached = Cached(row["form_sha256"], json.loads(row["form_json"]), CanonicalForm())
+        self.touched[rit_id] = cached
+        return cached.form
 
     def form_copy(self, rit_id: str) -> tuple[dict[str, Any], str]:
         """A read-only view: a fresh copy, safe to hand to other threads."""
@@ -211,7 +226,7 @@ class Tx:
             " form_json, form_sha256) VALUES (?, ?, '', '', ?, ?, ?, '{}', '')",
             [rit_id, vehicle_id, form["status"], now, now],
         )
-        self.touched[rit_id] = ("", form)
+        self.touched[rit_id] = Cached("", form, CanonicalForm())
         self.append(rit_id, entries, notify=False)
         return rit_id
 
@@ -229,6 +244,7 @@ class Tx:
             entry = {"entry_id": new_id(), "recorded_at": utc_now(), **raw, "position": position}
             if entry.get("replaces"):
                 self._check_replaceable(rit_id, entry)
+                self.touched[rit_id].canonical.invalidate(entry["replaces"])  # gains corrected_by
             meta = {k: entry[k] for k in ("reason", "nagekomen", "withdrawn", "confirmed_unusual") if entry.get(k)}
             self.db.execute(
                 "INSERT INTO entries (entry_id, rit_id, position, kind, data_json, clinical_time, recorded_at,"
@@ -255,19 +271,19 @@ class Tx:
                               type="already_corrected")
 
     def save(self, rit_id: str, form: dict[str, Any]) -> str:
-        sha = _write_form(self.db, rit_id, form)
-        self.touched[rit_id] = (sha, form)
-        return sha
+        cached = self.touched[rit_id]
+        cached.sha = _write_form(self.db, rit_id, form, cached.canonical)
+        return cached.sha
 
     def sha(self, rit_id: str) -> str:
-        return self.touched[rit_id][0] if rit_id in self.touched else self.row(rit_id)["form_sha256"]
+        return self.touched[rit_id].sha if rit_id in self.touched else self.row(rit_id)["form_sha256"]
 
 
 class EdgeStore(Store):
     def __init__(self, path: Path | str):
         super().__init__(path, EDGE_MIGRATIONS)
-        # Committed forms by rit_id, (sha, form): spares re-parsing a large form on every write.
-        self._forms: dict[str, tuple[str, dict[str, Any]]] = {}
+        # Committed forms by rit_id: spares re-parsing and re-serialising a large form on every write.
+        self._forms: dict[str, Cached] = {}
 
     def transact(self, fn: Callable[[Tx], dict[str, Any]], actor: Actor, action: str,
                  rit_id: str | None = None, idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
