@@ -395,7 +395,8 @@ def parse_data(kind: str, raw: Any, prefix: str = "data") -> EntryData:
     try:
         return CLIENT_KINDS[kind].model_validate(raw)
     except ValidationError as exc:
-        raise_all([DomainError(err["msg"], ".".join([prefix, *(str(p) for p in err["loc"])]), type="validation")
+        raise_all([DomainError(err["msg"], ".".join(p for p in [prefix, *(str(p) for p in err["loc"])] if p),
+                               type="validation")
                    for err in exc.errors()])
         raise  # unreachable: errors() is never empty
 
@@ -409,13 +410,13 @@ def validate(data: EntryData, lists: ValueLists, confirm: bool, prefix: str = "d
     errors = []
     for path, list_name, code in data.coded():
         try:
-            lists.check(list_name, code, f"{prefix}.{path}")
+            lists.check(list_name, code, _join(prefix, path))
         except DomainError as exc:
             errors.append(exc)
     raise_all(errors)
     extra_errors, confirmed = _cross_checks(data, lists, prefix)
     raise_all(extra_errors)
-    numbers = [(f"{prefix}.{path}", name, limit, value) for path, name, limit, value in data.numeric(lists)]
+    numbers = [(_join(prefix, path), name, limit, value) for path, name, limit, value in data.numeric(lists)]
     confirmed += check_all(numbers, confirm)
     # Defaults ([] lists, None) are left out: the form never holds nulls, and empty is absent.
     stored = data.model_dump(mode="json", exclude_defaults=True)
@@ -427,25 +428,29 @@ def validate(data: EntryData, lists: ValueLists, confirm: bool, prefix: str = "d
     return stored, confirmed
 
 
+def _join(prefix: str, path: str) -> str:
+    return f"{prefix}.{path}" if prefix else path
+
+
 def _cross_checks(data: EntryData, lists: ValueLists, prefix: str) -> tuple[list[DomainError], list[str]]:
     errors: list[DomainError] = []
     if isinstance(data, MedicationData) and data.not_state is None:
         med = lists.item("medications", data.drug)
         if data.unit != med["unit"]:
-            errors.append(DomainError(f"eenheid voor {med['label']} is {med['unit']}", f"{prefix}.unit"))
+            errors.append(DomainError(f"eenheid voor {med['label']} is {med['unit']}", _join(prefix, "unit")))
         if data.route not in med["routes"]:
             errors.append(DomainError(f"toedieningsweg {data.route} is niet voorzien voor {med['label']}",
-                                      f"{prefix}.route"))
+                                      _join(prefix, "route")))
     if isinstance(data, PatientData):
         if data.bsn is not None and not bsn_valid(data.bsn):
-            errors.append(DomainError("BSN klopt niet (elfproef)", f"{prefix}.bsn", type="plausibility.impossible"))
+            errors.append(DomainError("BSN klopt niet (elfproef)", _join(prefix, "bsn"), type="plausibility.impossible"))
         if data.date_of_birth is not None:
             today = datetime.now(UTC).date()
             if data.date_of_birth > today or today.year - data.date_of_birth.year > 125:
-                errors.append(DomainError("geboortedatum is onmogelijk", f"{prefix}.date_of_birth",
+                errors.append(DomainError("geboortedatum is onmogelijk", _join(prefix, "date_of_birth"),
                                           type="plausibility.impossible"))
     if isinstance(data, TimeData) and data.at.tzinfo is None:
-        errors.append(DomainError("tijdstip zonder UTC-offset", f"{prefix}.at"))
+        errors.append(DomainError("tijdstip zonder UTC-offset", _join(prefix, "at")))
     return errors, []
 
 

@@ -6,8 +6,8 @@ so the incrementally maintained copy in the store can always be checked against 
 
 Shape: clinical collections (``vitals``, ``medications``, ``primary_survey.A`` ...) are
 JSON objects keyed by entry_id, so a merge patch for one new entry is one key. A
-correction adds a new item that ``replaces`` the old one; the old one stays, marked with
-``corrected_by`` and ``correction_reason``. Administrative entries (patient identity,
+correction adds a new item that ``replaces`` the old one (with ``replaces_reason``); the
+old one stays, marked with ``corrected_by`` and ``correction_reason``. Administrative entries (patient identity,
 melding, times, destination, lifecycle) are kept the same way under ``history`` and
 folded into current views (``patient``, ``times`` ...), latest entry per field winning.
 Forms never contain JSON null (see canonical.merge_patch_create).
@@ -43,7 +43,7 @@ COLLECTIONS: dict[str, tuple[str, ...]] = {
 }
 HISTORY_KINDS = ("identification", "patient", "melding", "time", "destination", "lifecycle")
 SCORE_KINDS = frozenset({"vital", "gcs", "pain", "disability", "breathing", "spo2_scale"})
-META_KEYS = frozenset({"clinical_time", "recorded_at", "author", "source", "position", "replaces", "reason",
+META_KEYS = frozenset({"clinical_time", "recorded_at", "author", "source", "position", "replaces", "replaces_reason",
                        "nagekomen", "confirmed_unusual", "withdrawn", "corrected_by", "correction_reason"})
 IDENTIFYING = ("name", "bsn", "date_of_birth")
 
@@ -89,7 +89,7 @@ def entry_item(entry: dict[str, Any]) -> dict[str, Any]:
         item[key] = entry[key]
     if entry.get("replaces"):
         item["replaces"] = entry["replaces"]
-        item["reason"] = entry["reason"]
+        item["replaces_reason"] = entry["reason"]
     for flag in ("nagekomen", "withdrawn"):
         if entry.get(flag):
             item[flag] = True

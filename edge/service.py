@@ -92,8 +92,11 @@ class EdgeService:
             raise DomainError(f"onbekende SEH '{destination_seh}'", field="destination_seh")
         if urgency not in URGENCIES:
             raise DomainError("urgentie moet A1, A2 of B zijn", field="urgency")
+        # The melding's extra fields sit at the top of the request body, hence no prefix.
+        stored, confirmed = validate(parse_data("melding", {"urgency": urgency, **(melding or {})}, ""),
+                                     self.lists, False, "")
         now = utc_iso(datetime.now(UTC))
-        first = [self._entry("melding", {"urgency": urgency, **(melding or {})}, actor, now),
+        first = [self._entry("melding", stored, actor, now, confirmed=confirmed),
                  self._entry("destination", {"seh_id": destination_seh}, actor, now)]
 
         def op(tx: Tx) -> dict:
@@ -159,7 +162,8 @@ class EdgeService:
             data = {"parameter": name, "not_state" if isinstance(value, str) else "value": value}
             entries.append(self._entry("vital", _vital_data(name, data), actor, when, source,
                                        [name] if name in confirmed else [], nagekomen))
-        return self._append(rit_id, entries, actor, "vitals.add", nagekomen, idempotency)
+        result = self._append(rit_id, entries, actor, "vitals.add", nagekomen, idempotency)
+        return {**result, "by_parameter": dict(zip(values, result["entry_ids"], strict=True))}
 
     def accept_vitals(self, rit_id: str, *, actor: Actor, codes: list[int] | None = None,
                       confirm: bool = False, idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
@@ -213,6 +217,9 @@ class EdgeService:
             stored, confirmed = {}, []
             if data is not None:
                 stored, confirmed = self._validated(kind, parse_data(kind, data), confirm, actor)
+                if kind == "vital" and stored.get("parameter") != old["data"].get("parameter"):
+                    raise DomainError("een correctie houdt dezelfde parameter; trek de invoer anders in",
+                                      "data.parameter")
             when = (stored.get("at") if kind == "time" and stored else None) or (
                 self._clinical_time(clinical_time) if clinical_time else old["clinical_time"])
             entry = self._entry(kind, stored, actor, when, "manual", confirmed, nagekomen,
