@@ -52,13 +52,15 @@ class EntryData(BaseModel):
 
 
 class Assessable(EntryData):
+    # The field naming *what* was not done (the drug refused, the parameter not measurable).
+    SUBJECT: ClassVar[str | None] = None
     not_state: NotState | None = Field(default=None, description="expliciet niet-gedaan in plaats van waarden")
     text: str | None = Text
 
     @model_validator(mode="after")
     def _not_state_alone(self):
         if self.not_state is not None:
-            filled = [k for k in type(self).model_fields if k not in ("not_state", "text")
+            filled = [k for k in type(self).model_fields if k not in ("not_state", "text", self.SUBJECT)
                       and getattr(self, k) not in (None, [], False)]
             if filled:
                 raise ValueError(f"not_state sluit waarden uit (ook gegeven: {', '.join(filled)})")
@@ -134,6 +136,7 @@ class TimeData(EntryData):
 # -- clinical kinds (collections keyed by entry_id) ------------------------------------------
 class VitalData(Assessable):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"parameter": "heart_rate", "value": 88}]})
+    SUBJECT = "parameter"
     parameter: VitalName
     value: float | None = None
 
@@ -237,6 +240,7 @@ class ExposureData(Assessable):
 class SecondaryData(Assessable):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"region": "thorax", "findings": ["pijn"], "text": "drukpijn ribben links"}]})
+    SUBJECT = "region"
     CODES = {"region": "body_regions", "findings": "injury_types"}
     region: Code
     findings: list[Code] = []
@@ -255,6 +259,7 @@ class SampleData(Assessable):
 class MedicationData(Assessable):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"drug": "fentanyl", "dose": 50, "unit": "ug", "route": "iv"}]})
+    SUBJECT = "drug"
     CODES = {"drug": "medications", "route": "routes"}
     drug: Code
     dose: float | None = None
@@ -277,6 +282,7 @@ class MedicationData(Assessable):
 class ProcedureData(Assessable):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"procedure": "infuus", "result": "gelukt", "attempts": 1}]})
+    SUBJECT = "procedure"
     CODES = {"procedure": "procedures", "result": "procedure_results"}
     NUMERIC = {"attempts": "procedure.attempts"}
     procedure: Code

@@ -357,7 +357,7 @@ class EdgeStore(Store):
     def messages(self, rit_id: str) -> list[dict[str, Any]]:
         return self.query(
             "SELECT msg_id, seh_id, seq, kind, status, state, reason, created_at, published_at, sent_at,"
-            " delivered_at, read_at FROM outbox WHERE rit_id = ? ORDER BY created_at, seh_id, seq",
+            " delivered_at, read_at FROM outbox WHERE rit_id = ? ORDER BY created_at, rowid",
             [rit_id],
         )
 
