@@ -215,4 +215,9 @@ def load_value_lists(path: Path | None = None) -> ValueLists:
         raise ConfigError(f"value list file {path}: top level must be a table of lists")
     _validate(data, str(path))
     lists.update(data)
+    routes = {r["code"] for r in lists["routes"]}
+    for med in lists["medications"]:
+        if unknown := set(med["routes"]) - routes:
+            raise ConfigError(f"value list file {path}: medication '{med['code']}' has unknown route(s) "
+                              + ", ".join(sorted(unknown)))
     return ValueLists(lists)
