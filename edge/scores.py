@@ -42,82 +42,49 @@ def pain(nrs: int) -> dict[str, Any]:
 
 
 # -- NEWS2 (Royal College of Physicians 2017, chart 1) --------------------------------------
+# Each band: (highest value in the band, score); above the last band the ``top`` score.
+Bands = tuple[tuple[float, int], ...]
+RESP_RATE_BANDS: Bands = ((8, 3), (11, 1), (20, 0), (24, 2))
+SPO2_SCALE1_BANDS: Bands = ((91, 3), (93, 2), (95, 1))
+SPO2_SCALE2_BANDS: Bands = ((83, 3), (85, 2), (87, 1), (92, 0))  # 88-92 % is the target range
+SPO2_SCALE2_OXYGEN_BANDS: Bands = ((94, 1), (96, 2))  # above 92 %: scores only on oxygen
+SYSTOLIC_BANDS: Bands = ((90, 3), (100, 2), (110, 1), (219, 0))
+PULSE_BANDS: Bands = ((40, 3), (50, 1), (90, 0), (110, 1), (130, 2))
+TEMPERATURE_BANDS: Bands = ((35.0, 3), (36.0, 1), (38.0, 0), (39.0, 1))
+
+
+def _band(value: float, bands: Bands, top: int) -> int:
+    for highest, score in bands:
+        if value <= highest:
+            return score
+    return top
+
+
 def news2_resp_rate(rate: float) -> int:
-    if rate <= 8:
-        return 3
-    if rate <= 11:
-        return 1
-    if rate <= 20:
-        return 0
-    if rate <= 24:
-        return 2
-    return 3
+    return _band(rate, RESP_RATE_BANDS, 3)
 
 
 def news2_spo2_scale1(spo2: float) -> int:
-    if spo2 <= 91:
-        return 3
-    if spo2 <= 93:
-        return 2
-    if spo2 <= 95:
-        return 1
-    return 0
+    return _band(spo2, SPO2_SCALE1_BANDS, 0)
 
 
 def news2_spo2_scale2(spo2: float, on_oxygen: bool) -> int:
-    """Scale 2 (confirmed hypercapnic respiratory failure): 88-92 % is the target range;
-    above 92 % scores only when on oxygen."""
-    if spo2 <= 83:
-        return 3
-    if spo2 <= 85:
-        return 2
-    if spo2 <= 87:
-        return 1
+    """Scale 2 (confirmed hypercapnic respiratory failure): above 92 % scores only on oxygen."""
     if spo2 <= 92 or not on_oxygen:
-        return 0
-    if spo2 <= 94:
-        return 1
-    if spo2 <= 96:
-        return 2
-    return 3
+        return _band(spo2, SPO2_SCALE2_BANDS, 0)
+    return _band(spo2, SPO2_SCALE2_OXYGEN_BANDS, 3)
 
 
 def news2_systolic(sys: float) -> int:
-    if sys <= 90:
-        return 3
-    if sys <= 100:
-        return 2
-    if sys <= 110:
-        return 1
-    if sys <= 219:
-        return 0
-    return 3
+    return _band(sys, SYSTOLIC_BANDS, 3)
 
 
 def news2_pulse(pulse: float) -> int:
-    if pulse <= 40:
-        return 3
-    if pulse <= 50:
-        return 1
-    if pulse <= 90:
-        return 0
-    if pulse <= 110:
-        return 1
-    if pulse <= 130:
-        return 2
-    return 3
+    return _band(pulse, PULSE_BANDS, 3)
 
 
 def news2_temperature(temp: float) -> int:
-    if temp <= 35.0:
-        return 3
-    if temp <= 36.0:
-        return 1
-    if temp <= 38.0:
-        return 0
-    if temp <= 39.0:
-        return 1
-    return 2
+    return _band(temp, TEMPERATURE_BANDS, 2)
 
 
 def news2(resp_rate: float | None = None, spo2: float | None = None, on_oxygen: bool | None = None,

@@ -6,15 +6,8 @@ import sqlite3
 
 import pytest
 
-from tests.harness.form_api import form_api
+from tests.harness.form_api import api, form_api  # noqa: F401 (api is a fixture)
 from tests.harness.procs import run_ritlink
-
-
-@pytest.fixture
-def api(tmp_path):
-    api = form_api(tmp_path)
-    yield api
-    api.close()
 
 
 def test_reads_and_changes_are_logged_with_who_role_and_client(api):

@@ -12,14 +12,7 @@ from edge.config import ConfigError, load_edge_settings
 from edge.db import Store
 from edge.store import EDGE_MIGRATIONS, EdgeStore
 from edge.valuelists import DEFAULT_LISTS, load_value_lists
-from tests.harness.form_api import form_api
-
-
-@pytest.fixture
-def api(tmp_path):
-    api = form_api(tmp_path)
-    yield api
-    api.close()
+from tests.harness.form_api import api, form_api  # noqa: F401 (api is a fixture)
 
 
 def test_openapi_docs_are_served_without_external_assets(api):

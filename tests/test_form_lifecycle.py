@@ -9,14 +9,7 @@ import pytest
 from edge.audit import Actor
 from edge.entries import RemarkData
 from edge.errors import DomainError
-from tests.harness.form_api import form_api
-
-
-@pytest.fixture
-def api(tmp_path):
-    api = form_api(tmp_path)
-    yield api
-    api.close()
+from tests.harness.form_api import api, form_api  # noqa: F401 (api is a fixture)
 
 
 def _statuses(api, rit_id):

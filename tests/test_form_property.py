@@ -69,7 +69,7 @@ def _run(service: EdgeService, rit_id: str, op: tuple) -> None:
     elif kind == "correct":
         targets = [e for e in service.store.entries(rit_id) if e["kind"] in DATA]
         replaced = {e.get("replaces") for e in service.store.entries(rit_id)}
-        targets = [e for e in targets if e["entry_id"] not in replaced]
+        targets = [e for e in targets if e["entry_id"] not in replaced and not e.get("withdrawn")]
         if not targets:
             return
         target = targets[op[1] % len(targets)]

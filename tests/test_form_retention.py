@@ -5,23 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from tests.harness.form_api import form_api
+from tests.harness.form_api import api, form_api  # noqa: F401 (api is a fixture)
 from tests.harness.procs import run_ritlink
 
 LATER = datetime.now(UTC) + timedelta(hours=25)  # past the default 24 h retention
 
 
-@pytest.fixture
-def api(tmp_path):
-    api = form_api(tmp_path)
-    yield api
-    api.close()
-
-
 def _handed_over(api, idempotency_key: str | None = None) -> str:
-    rit = api.new_rit(**({} if idempotency_key is None else {}))
+    rit = api.new_rit()
     api.entry(rit, "patient", {"name": "Te Vergeten", "sex": "F"})
     api.post(f"/api/v1/rits/{rit}/overdracht", {"onvolledig": True}, 202,
              **({"Idempotency-Key": idempotency_key} if idempotency_key else {}))

@@ -4,16 +4,7 @@ complete, then one late addition. Ends with the expected form, NEWS2/GCS and acc
 
 from __future__ import annotations
 
-import pytest
-
-from tests.harness.form_api import CREW, form_api
-
-
-@pytest.fixture
-def api(tmp_path):
-    api = form_api(tmp_path)
-    yield api
-    api.close()
+from tests.harness.form_api import CREW, api  # noqa: F401 (api is a fixture)
 
 
 def test_trauma_a1_run(api):

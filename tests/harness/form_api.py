@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from edge.config import load_edge_settings
 from edge.live_vitals import LiveVitals
 from edge.service import EdgeService
@@ -59,3 +61,11 @@ def form_api(tmp_path: Path, **settings: Any) -> FormApi:
     live = LiveVitals()
     service = EdgeService(config, store, live)
     return FormApi(TestClient(create_app(service)), service, store, live)
+
+
+@pytest.fixture
+def api(tmp_path):
+    """A fresh in-process tablet API (import this fixture into a test module to use it)."""
+    api = form_api(tmp_path)
+    yield api
+    api.close()
