@@ -112,7 +112,10 @@ class EdgeService:
         if kind not in CLIENT_KINDS or not isinstance(data, CLIENT_KINDS[kind]):
             raise DomainError(f"onbekende soort invoer '{kind}'", "kind")
         stored, confirmed = self._validated(kind, data, confirm, actor)
-        when = stored["at"] if isinstance(data, TimeData) else self._clinical_time(clinical_time)
+        if isinstance(data, TimeData):  # a run time is its own clinical time
+            when = self._clinical_time(data.at, "data.at")
+        else:
+            when = self._clinical_time(clinical_time)
         entry = self._entry(kind, stored, actor, when, source, confirmed, nagekomen)
         return self._append(rit_id, [entry], actor, f"entry.add.{kind}", nagekomen, idempotency)
 

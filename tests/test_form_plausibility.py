@@ -151,6 +151,7 @@ def test_diastolic_not_above_systolic(api, rit_id):
     ("medication", {"drug": "fentanyl", "dose": 50, "unit": "ug", "route": "po"}, ["body", "data", "route"]),
     ("breathing", {"findings": ["bestaat_niet"]}, ["body", "data", "findings", "0"]),
     ("time", {"which": "vertrek", "at": "2025-01-01T10:00:00"}, ["body", "data", "at"]),
+    ("time", {"which": "vertrek", "at": "2999-01-01T10:00:00Z"}, ["body", "data", "at"]),
 ])
 def test_other_impossible_values_name_the_field(api, rit_id, kind, data, loc):
     response = api.entry(rit_id, kind, data, status=422)
