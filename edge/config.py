@@ -158,6 +158,10 @@ class EdgeSettings(_Common):
         from edge.alarms import limits_with_overrides
 
         return limits_with_overrides(self.alarm_limits)
+    # Finished rits leave the tablet this long after the SEH read the overdracht (design.md).
+    retention_hours: float = Field(default=24.0, gt=0)
+    # TOML or JSON file whose lists replace the shipped Dutch value lists (edge/valuelists.py).
+    value_lists_file: Path | None = None
 
     def seh(self, seh_id: str) -> SehDestination | None:
         return next((s for s in self.sehs if s.id == seh_id), None)

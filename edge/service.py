@@ -2,101 +2,339 @@
 
 No MQTT or serial code is imported here: the runtime (edge/runtime.py) wires the device
 readers and the MQTT sync around one EdgeService, and web/ gets the instance.
+
+Every method that reads or changes a rit takes the ``actor`` (who, role, client) and runs
+in one store transaction with its access-log row; writes also take an optional
+idempotency key. Validation (value lists, plausibility) happens before anything is
+written; the lifecycle rules live in edge/lifecycle.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from edge import audit, lifecycle, retention
+from edge.audit import Actor
 from edge.config import EdgeSettings
-from edge.form import URGENCIES
+from edge.entries import CLIENT_KINDS, NOT_STATES, EntryData, TimeData, parse_data, utc_iso, validate
+from edge.errors import DomainError, raise_all
+from edge.form import HANDED_OVER, URGENCIES, missing_for_overdracht
 from edge.live_vitals import LiveVitals
-from edge.outbox import StreamExistsError
-from edge.store import EdgeStore, RitNotFound
+from edge.plausibility import LIMITS, VITAL_BY_MDC, VITALS, check_all
+from edge.store import EdgeStore, IdempotencyKey, RitNotFound, Tx
+from edge.valuelists import ValueLists, load_value_lists
 
-__all__ = ["EdgeService", "RitNotFound", "DomainError"]
+__all__ = ["EdgeService", "RitNotFound", "DomainError", "Actor", "IdempotencyKey"]
 
-
-class DomainError(Exception):
-    """A request the domain refuses; ``field`` names the input at fault, if one is."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 422):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
+# A clinical time this far ahead of the tablet's clock is a typo, not clock drift.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 class EdgeService:
-    def __init__(self, settings: EdgeSettings, store: EdgeStore, live: LiveVitals):
+    def __init__(self, settings: EdgeSettings, store: EdgeStore, live: LiveVitals,
+                 value_lists: ValueLists | None = None):
         self.settings = settings
         self.store = store
         self.live = live
+        self.lists = value_lists or load_value_lists(settings.value_lists_file)
         # Set by the runtime: wakes the MQTT sender after a write; reports the link state.
         self.on_outbox_write: Callable[[], None] = lambda: None
         self.broker_connected: Callable[[], bool] = lambda: False
 
-    # -- rits -------------------------------------------------------------------------
-    def create_rit(self, destination_seh: str, urgency: str) -> str:
+    # -- helpers ----------------------------------------------------------------------------
+    def _write(self, fn: Callable[[Tx], dict], actor: Actor, action: str, rit_id: str | None,
+               idempotency: IdempotencyKey | None) -> dict[str, Any]:
+        result = self.store.transact(fn, actor, action, rit_id, idempotency)
+        self.on_outbox_write()
+        return result
+
+    @staticmethod
+    def _clinical_time(value: datetime | None, field: str = "clinical_time") -> str:
+        if value is None:
+            return utc_iso(datetime.now(UTC))
+        if value.tzinfo is None:
+            raise DomainError("tijdstip zonder UTC-offset", field)
+        if value - datetime.now(UTC) > FUTURE_TOLERANCE:
+            raise DomainError("tijdstip ligt in de toekomst", field, type="plausibility.impossible")
+        return utc_iso(value)
+
+    @staticmethod
+    def _check_open(form: dict[str, Any], nagekomen: bool) -> None:
+        """After the overdracht only marked late additions; the flag means nothing before it."""
+        if form["status"] == HANDED_OVER and not nagekomen:
+            raise DomainError("de rit is overgedragen: alleen nagekomen aanvullingen (nagekomen: true)",
+                              "nagekomen", status=409, type="closed")
+        if form["status"] != HANDED_OVER and nagekomen:
+            raise DomainError("nagekomen kan pas na de overdracht", "nagekomen")
+
+    def _validated(self, kind: str, data: EntryData, confirm: bool, actor: Actor,
+                   prefix: str = "data") -> tuple[dict[str, Any], list[str]]:
+        stored, confirmed = validate(data, self.lists, confirm, prefix)
+        if kind == "vital":
+            stored = _vital_data(stored["parameter"], stored)
+        if kind == "medication" and "given_by" not in stored and "not_state" not in stored:
+            stored["given_by"] = actor.user
+        return stored, confirmed
+
+    @staticmethod
+    def _entry(kind: str, data: dict, actor: Actor, clinical_time: str, source: str = "manual",
+               confirmed: list[str] | None = None, nagekomen: bool = False, **extra: Any) -> dict[str, Any]:
+        return {"kind": kind, "data": data, "clinical_time": clinical_time, "author": actor.user, "source": source,
+                "confirmed_unusual": confirmed or [], "nagekomen": nagekomen, **extra}
+
+    # -- rits -------------------------------------------------------------------------------
+    def create_rit(self, destination_seh: str, urgency: str, *, actor: Actor,
+                   melding: dict[str, Any] | None = None,
+                   idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
         if self.settings.seh(destination_seh) is None:
             raise DomainError(f"onbekende SEH '{destination_seh}'", field="destination_seh")
         if urgency not in URGENCIES:
             raise DomainError("urgentie moet A1, A2 of B zijn", field="urgency")
-        return self.store.create_rit(self.settings.vehicle_id, destination_seh, urgency)
+        # The melding's extra fields sit at the top of the request body, hence no prefix.
+        stored, confirmed = validate(parse_data("melding", {"urgency": urgency, **(melding or {})}, ""),
+                                     self.lists, False, "")
+        now = utc_iso(datetime.now(UTC))
+        first = [self._entry("melding", stored, actor, now, confirmed=confirmed),
+                 self._entry("destination", {"seh_id": destination_seh}, actor, now)]
 
-    def accept_vitals(self, rit_id: str, author: str, codes: list[int] | None = None) -> list[dict[str, Any]]:
+        def op(tx: Tx) -> dict:
+            rit_id = tx.create_rit(self.settings.vehicle_id, first)
+            tx.audit_detail = {"entry_ids": [e["entry_id"] for e in first]}
+            return {"rit_id": rit_id, "form_sha256": tx.sha(rit_id)}
+
+        return self._write(op, actor, "rit.create", None, idempotency)
+
+    def add_entry(self, rit_id: str, kind: str, data: EntryData, *, actor: Actor,
+                  clinical_time: datetime | None = None, confirm: bool = False, nagekomen: bool = False,
+                  source: str = "manual", idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
+        if kind not in CLIENT_KINDS or not isinstance(data, CLIENT_KINDS[kind]):
+            raise DomainError(f"onbekende soort invoer '{kind}'", "kind")
+        stored, confirmed = self._validated(kind, data, confirm, actor)
+        if isinstance(data, TimeData):  # a run time is its own clinical time
+            when = self._clinical_time(data.at, "data.at")
+        else:
+            when = self._clinical_time(clinical_time)
+        entry = self._entry(kind, stored, actor, when, source, confirmed, nagekomen)
+        return self._append(rit_id, [entry], actor, f"entry.add.{kind}", nagekomen, idempotency)
+
+    def _append(self, rit_id: str, entries: list[dict], actor: Actor, action: str, nagekomen: bool,
+                idempotency: IdempotencyKey | None) -> dict[str, Any]:
+        def op(tx: Tx) -> dict:
+            self._check_open(tx.form(rit_id), nagekomen)
+            tx.append(rit_id, entries)
+            ids = [e["entry_id"] for e in entries]
+            tx.audit_detail = {"entry_ids": ids}
+            return {"rit_id": rit_id, "entry_ids": ids, "form_sha256": tx.sha(rit_id)}
+
+        return self._write(op, actor, action, rit_id, idempotency)
+
+    def set_time(self, rit_id: str, which: str, at: datetime, *, actor: Actor,
+                 idempotency: IdempotencyKey | None = None, nagekomen: bool = False) -> dict[str, Any]:
+        return self.add_entry(rit_id, "time", TimeData(which=which, at=at), actor=actor, nagekomen=nagekomen,
+                              idempotency=idempotency)
+
+    def add_vitals(self, rit_id: str, values: dict[str, float | str], *, actor: Actor,
+                   clinical_time: datetime | None = None, confirm: bool = False, nagekomen: bool = False,
+                   source: str = "manual", idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
+        """A set of vital signs measured together: one entry per parameter, same clinical time.
+
+        Errors name the parameter (``loc: ["body", "heart_rate"]``).
+        """
+        if not values:
+            raise DomainError("geef minstens één vitale parameter", "values")
+        errors, numbers = [], []
+        for name, value in values.items():
+            if name not in VITALS:
+                errors.append(DomainError(f"onbekende parameter '{name}'", name))
+            elif isinstance(value, str):
+                if value not in NOT_STATES:
+                    errors.append(DomainError(f"'{value}' is geen getal of niet-status", name))
+            else:
+                numbers.append((name, name, LIMITS[name], float(value)))
+        sys_, dia = values.get("bp_systolic"), values.get("bp_diastolic")
+        if isinstance(sys_, int | float) and isinstance(dia, int | float) and dia >= sys_:
+            errors.append(DomainError("diastolische bloeddruk moet lager zijn dan de systolische", "bp_diastolic",
+                                      type="plausibility.impossible"))
+        raise_all(errors)
+        confirmed = set(check_all(numbers, confirm))
+        when = self._clinical_time(clinical_time)
+        entries = []
+        for name, value in values.items():
+            data = {"parameter": name, "not_state" if isinstance(value, str) else "value": value}
+            entries.append(self._entry("vital", _vital_data(name, data), actor, when, source,
+                                       [name] if name in confirmed else [], nagekomen))
+        result = self._append(rit_id, entries, actor, "vitals.add", nagekomen, idempotency)
+        return {**result, "by_parameter": dict(zip(values, result["entry_ids"], strict=True))}
+
+    def accept_vitals(self, rit_id: str, *, actor: Actor, codes: list[int] | None = None,
+                      confirm: bool = False, idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
         """Take the latest fresh monitor values into the form, as device-sourced entries."""
-        self.store.rit(rit_id)  # 404 before 409
         values = self.live.fresh(self.settings.vitals_max_age_s)
         if codes is not None:
             values = [v for v in values if v.code in codes]
-        if not values:
-            raise DomainError("geen actuele monitorwaarden om over te nemen", status=409)
-        entries = [
-            {
-                "kind": "vital",
-                "data": {"code": v.code, "label": v.label, "value": v.value, "unit": v.unit},
-                "clinical_time": v.received_at,
-                "author": author,
-                "source": f"device:{v.device_id}",
-            }
-            for v in values
-        ]
-        self.store.add_entries(rit_id, entries)
-        self.on_outbox_write()
-        return entries
+        numbers = [(f"device.{VITAL_BY_MDC[v.code].name}", VITAL_BY_MDC[v.code].name,
+                    LIMITS[VITAL_BY_MDC[v.code].name], v.value) for v in values if v.code in VITAL_BY_MDC]
+        entries = []
+        for v in values:
+            known = VITAL_BY_MDC.get(v.code)
+            data = {"code": v.code, "label": v.label, "value": v.value, "unit": v.unit}
+            if known is not None:
+                data = _vital_data(known.name, {"value": v.value})
+            entries.append(self._entry("vital", data, actor, v.received_at, f"device:{v.device_id}"))
 
-    def announce(self, rit_id: str) -> dict[str, Any]:
-        try:
-            msg_id = self.store.announce(rit_id)
-        except StreamExistsError:
-            raise DomainError("deze rit is al vooraangekondigd", status=409) from None
-        self.on_outbox_write()
-        return {"msg_id": msg_id}
+        def op(tx: Tx) -> dict:
+            self._check_open(tx.form(rit_id), False)  # 404 before 409
+            if not entries:
+                raise DomainError("geen actuele monitorwaarden om over te nemen", status=409)
+            confirmed = set(check_all(numbers, confirm))
+            for entry in entries:
+                name = entry["data"].get("parameter")
+                entry["confirmed_unusual"] = [name] if name in confirmed else []
+            tx.append(rit_id, entries)
+            tx.audit_detail = {"entry_ids": [e["entry_id"] for e in entries]}
+            return {"rit_id": rit_id, "accepted": entries, "form_sha256": tx.sha(rit_id)}
 
-    def rit_view(self, rit_id: str) -> dict[str, Any]:
-        rit = self.store.rit(rit_id)
+        return self._write(op, actor, "vitals.accept", rit_id, idempotency)
+
+    def correct_entry(self, rit_id: str, entry_id: str, *, actor: Actor, reason: str,
+                      data: dict[str, Any] | None = None, withdraw: bool = False,
+                      clinical_time: datetime | None = None, confirm: bool = False, nagekomen: bool = False,
+                      idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
+        """Append an entry that replaces ``entry_id``; the old one stays, marked corrected."""
+        if not reason.strip():
+            raise DomainError("geef de reden van de correctie", "reason")
+        if withdraw == (data is not None):
+            raise DomainError("geef nieuwe data of withdraw: true (niet beide)", "data")
+
+        def op(tx: Tx) -> dict:
+            old = tx.entry(rit_id, entry_id)
+            if old is None:
+                tx.row(rit_id)  # 404 for an unknown rit first
+                raise DomainError("te corrigeren invoer bestaat niet in deze rit", status=404)
+            kind = old["kind"]
+            if kind not in CLIENT_KINDS:
+                raise DomainError("deze invoer volgt uit de rit-status en is niet te corrigeren", status=409)
+            self._check_open(tx.form(rit_id), nagekomen)
+            stored, confirmed = {}, []
+            if data is not None:
+                stored, confirmed = self._validated(kind, parse_data(kind, data), confirm, actor)
+                if kind == "vital" and stored.get("parameter") != old["data"].get("parameter"):
+                    raise DomainError("een correctie houdt dezelfde parameter; trek de invoer anders in",
+                                      "data.parameter")
+            when = (stored.get("at") if kind == "time" and stored else None) or (
+                self._clinical_time(clinical_time) if clinical_time else old["clinical_time"])
+            entry = self._entry(kind, stored, actor, when, "manual", confirmed, nagekomen,
+                                replaces=entry_id, reason=reason.strip(), withdrawn=withdraw)
+            tx.append(rit_id, [entry])
+            tx.audit_detail = {"entry_ids": [entry["entry_id"]], "replaces": entry_id}
+            return {"rit_id": rit_id, "entry_ids": [entry["entry_id"]], "replaces": entry_id,
+                    "form_sha256": tx.sha(rit_id)}
+
+        return self._write(op, actor, "entry.correct", rit_id, idempotency)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def announce(self, rit_id: str, *, actor: Actor, idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
+        return self._write(lambda tx: lifecycle.announce(tx, rit_id, self._now_entry(actor)),
+                           actor, "rit.announce", rit_id, idempotency)
+
+    def overdracht(self, rit_id: str, *, actor: Actor, onvolledig: bool = False,
+                   idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
+        return self._write(lambda tx: lifecycle.overdracht(tx, rit_id, self._now_entry(actor), onvolledig),
+                           actor, "rit.overdracht", rit_id, idempotency)
+
+    def cancel(self, rit_id: str, reason: str, *, actor: Actor, text: str | None = None,
+               idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
+        self.lists.check("cancel_reasons", reason, "reason")
+        return self._write(lambda tx: lifecycle.cancel(tx, rit_id, self._now_entry(actor), reason, text),
+                           actor, "rit.cancel", rit_id, idempotency)
+
+    def change_destination(self, rit_id: str, seh_id: str, *, actor: Actor,
+                           idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
+        if self.settings.seh(seh_id) is None:
+            raise DomainError(f"onbekende SEH '{seh_id}'", "seh_id")
+        return self._write(lambda tx: lifecycle.change_destination(tx, rit_id, self._now_entry(actor), seh_id),
+                           actor, "rit.destination", rit_id, idempotency)
+
+    def _now_entry(self, actor: Actor) -> Callable[..., dict[str, Any]]:
+        """A factory for the service's own entries (lifecycle, times), all at this moment."""
+        now = utc_iso(datetime.now(UTC))
+        return lambda kind, data: self._entry(kind, data, actor, now)
+
+    # -- reading (every read of a rit is on the access log) --------------------------------
+    def _read(self, fn: Callable[[Tx], dict], actor: Actor, action: str, rit_id: str | None) -> dict[str, Any]:
+        return self.store.transact(fn, actor, action, rit_id)
+
+    def rit_view(self, rit_id: str, *, actor: Actor) -> dict[str, Any]:
+        return self._read(lambda tx: self._view(tx, rit_id), actor, "rit.read", rit_id)
+
+    def _view(self, tx: Tx, rit_id: str) -> dict[str, Any]:
+        form, sha = tx.form_copy(rit_id)
         online = self.broker_connected()
         messages = []
         for m in self.store.messages(rit_id):
-            state = m["state"]
-            if state == "saved" and not online:
-                state = "queued"
+            state = "queued" if m["state"] == "saved" and not online else m["state"]
             messages.append({**m, "state": state})
-        return {
-            "rit_id": rit_id,
-            "lifecycle": rit["lifecycle"],
-            "form": rit["form"],
-            "form_sha256": rit["form_sha256"],
-            "messages": messages,
-        }
+        return {"rit_id": rit_id, "lifecycle": form["status"], "form": form, "form_sha256": sha,
+                "messages": messages}
 
-    def rits(self) -> list[dict[str, Any]]:
-        return [self.rit_view(rit_id) for rit_id in self.store.rit_ids()]
+    def rits(self, *, actor: Actor) -> list[dict[str, Any]]:
+        def op(tx: Tx) -> dict:
+            views = []
+            for rit_id in self.store.rit_ids():
+                views.append(self._view(tx, rit_id))
+                audit.append(tx.db, actor, rit_id, "rit.read", {"via": "list"})
+            tx.audit_detail = {"count": len(views)}
+            return {"rits": views}
 
+        return self._read(op, actor, "rit.list", None)["rits"]
+
+    def entries(self, rit_id: str, *, actor: Actor) -> list[dict[str, Any]]:
+        def op(tx: Tx) -> dict:
+            tx.row(rit_id)
+            return {"entries": self.store.entries(rit_id)}
+
+        return self._read(op, actor, "entries.read", rit_id)["entries"]
+
+    def overdracht_missing(self, rit_id: str, *, actor: Actor) -> dict[str, Any]:
+        def op(tx: Tx) -> dict:
+            form, _ = tx.form_copy(rit_id)
+            return {"rit_id": rit_id, "status": form["status"], "missing": missing_for_overdracht(form)}
+
+        return self._read(op, actor, "overdracht.missing", rit_id)
+
+    def access_log(self, rit_id: str, *, actor: Actor) -> list[dict[str, Any]]:
+        def op(tx: Tx) -> dict:
+            tx.row(rit_id)
+            return {"log": audit.entries(tx.db, rit_id)}
+
+        return self._read(op, actor, "audit.read", rit_id)["log"]
+
+    # -- retention --------------------------------------------------------------------------
+    def purge_expired(self, now: datetime | None = None) -> list[str]:
+        """Purge every finished rit past its retention; returns the purged rit ids."""
+        with self.store.lock:
+            expired = retention.expired_rits(self.store.db, self.settings.retention_hours, now)
+        purged = []
+        for rit_id in expired:
+            def op(tx: Tx, rit_id: str = rit_id) -> dict:
+                if rit_id not in retention.expired_rits(tx.db, self.settings.retention_hours, now):
+                    return {"purged": False}  # changed since the scan
+                tx.audit_detail = retention.purge(tx.db, rit_id)
+                return {"purged": True}
+
+            if self.store.transact(op, audit.SYSTEM, "rit.purge", rit_id)["purged"]:
+                self.store.forget_cached(rit_id)
+                purged.append(rit_id)
+        return purged
+
+    # -- reference data ---------------------------------------------------------------------
     def sehs(self) -> list[dict[str, str]]:
         return [s.model_dump() for s in self.settings.sehs]
+
+    def value_lists(self) -> dict[str, list[dict[str, Any]]]:
+        return self.lists.as_dict()
 
     def health(self) -> dict[str, Any]:
         return {
@@ -106,3 +344,15 @@ class EdgeService:
             "devices": self.live.device_states(),
             "outbox_depth": self.store.outbox_depth(),
         }
+
+
+def _vital_data(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A vital's stored data: the parameter with its MDC code (or LOINC), label and UCUM unit."""
+    vital = VITALS[name]
+    out = {"parameter": name, "label": vital.label, "unit": vital.unit, **data}
+    if vital.mdc is not None:
+        out["code"] = vital.mdc
+    elif vital.loinc:
+        out["loinc"] = vital.loinc
+    return out
+

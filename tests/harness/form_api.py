@@ -1,0 +1,71 @@
+"""In-process tablet API for form tests: a real EdgeService + EdgeStore on a tmp SQLite
+file behind FastAPI's TestClient (no MQTT: the service works without the sync)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge.config import load_edge_settings
+from edge.live_vitals import LiveVitals
+from edge.service import EdgeService
+from edge.store import EdgeStore
+from tests.conftest import SEHS
+from web.app import create_app
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+CREW = {"X-Ritlink-User": "j.devries", "X-Ritlink-Role": "ambulanceverpleegkundige"}
+
+
+@dataclass
+class FormApi:
+    client: TestClient
+    service: EdgeService
+    store: EdgeStore
+    live: LiveVitals
+
+    def post(self, path: str, body: dict | None = None, status: int | None = None, **headers: str) -> Any:
+        response = self.client.post(path, json=body, headers={**CREW, **headers})
+        if status is not None:
+            assert response.status_code == status, response.text
+        return response
+
+    def get(self, path: str, **headers: str) -> Any:
+        response = self.client.get(path, headers={**CREW, **headers})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def new_rit(self, seh: str = "seh-umcu", urgency: str = "A1", **extra: Any) -> str:
+        return self.post("/api/v1/rits", {"destination_seh": seh, "urgency": urgency, **extra}, 201).json()["rit_id"]
+
+    def entry(self, rit_id: str, kind: str, data: dict, status: int = 201, **extra: Any) -> Any:
+        return self.post(f"/api/v1/rits/{rit_id}/entries", {"kind": kind, "data": data, **extra}, status)
+
+    def form(self, rit_id: str) -> dict:
+        return self.get(f"/api/v1/rits/{rit_id}")["form"]
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def form_api(tmp_path: Path, **settings: Any) -> FormApi:
+    config = load_edge_settings(None, database=tmp_path / "edge.db", sehs=SEHS, **settings)
+    store = EdgeStore(config.database)
+    live = LiveVitals()
+    service = EdgeService(config, store, live)
+    return FormApi(TestClient(create_app(service)), service, store, live)
+
+
+@pytest.fixture
+def api(tmp_path):
+    """A fresh in-process tablet API (import this fixture into a test module to use it)."""
+    api = form_api(tmp_path)
+    yield api
+    api.close()
