@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
-from edge import audit, outbox
+from edge import audit, feedback_inbox, outbox
 from edge.audit import Actor
 from edge.canonical import canonical_json
 from edge.contract import new_id
@@ -129,6 +129,7 @@ def _m2_clinical_record(db: sqlite_utils.Database) -> None:
 EDGE_MIGRATIONS = [
     Migration(1, "rits, entries, outbox streams", _m1_initial),
     Migration(2, "entry corrections, idempotency keys, access log", _m2_clinical_record),
+    Migration(3, "SEH-terugkoppeling inbox", feedback_inbox.migrate_feedback_inbox),
 ]
 
 
@@ -394,3 +395,12 @@ class EdgeStore(Store):
 
     def outbox_depth(self) -> int:
         return self.query("SELECT count(*) AS n FROM outbox WHERE state = 'saved'")[0]["n"]
+
+    # -- SEH-terugkoppeling -------------------------------------------------------------
+    def store_feedback(self, body: dict[str, Any]) -> bool:
+        with self.write() as db:
+            return feedback_inbox.store_feedback(db, body)
+
+    def feedback_for(self, rit_id: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return feedback_inbox.feedback_for(self.db, rit_id)

@@ -17,7 +17,9 @@ import time
 import paho.mqtt.client as mqtt
 
 from edge.config import EdgeSettings
-from edge.contract import SCHEMA, Receipt, receipt_topic, receipt_topic_filter, rit_topic
+from edge.contract import (SCHEMA, Receipt, feedback_topic, live_topic, receipt_topic, receipt_topic_filter,
+                           rit_topic)
+from edge.feedback_inbox import FeedbackError, parse_feedback
 from edge.db import utc_now
 from edge.mqtt_client import connect_async, make_client, publish_properties
 from edge.store import EdgeStore
@@ -75,7 +77,7 @@ class MqttSync:
         if reason_code.is_failure:
             log.warning("broker refused connection: %s", reason_code)
             return
-        client.subscribe(receipt_topic_filter(self.vehicle_id), qos=1)
+        client.subscribe([(receipt_topic_filter(self.vehicle_id), 1), (feedback_topic(self.vehicle_id, "+"), 1)])
         self.connected.set()
         log.info("broker connected (session present: %s)", flags.session_present)
         self._wake.set()
@@ -94,6 +96,9 @@ class MqttSync:
         self._acknowledged(msg_id, reason_code.value)
 
     def _on_message(self, client, userdata, message) -> None:
+        if "/feedback/" in message.topic:
+            self._on_feedback(message)
+            return
         try:
             receipt = Receipt.model_validate_json(message.payload)
         except ValueError:
@@ -101,6 +106,30 @@ class MqttSync:
             return
         seh_id = message.topic.rsplit("/", 1)[-1]
         self.apply_receipt(seh_id, receipt)
+
+    def _on_feedback(self, message) -> None:
+        """SEH-terugkoppeling: keep it once, then confirm it on the SEH's Response Topic."""
+        seh_id = message.topic.rsplit("/", 1)[-1]
+        try:
+            body = parse_feedback(message.payload, seh_id, self.vehicle_id)
+        except FeedbackError as exc:
+            log.warning("ignored feedback from %s: %s", seh_id, exc)
+            return
+        fresh = self.store.store_feedback(body)
+        log.info("feedback %s for rit %s from %s%s", body["msg_id"], body["rit_id"], seh_id,
+                 "" if fresh else " (again)")
+        reply = getattr(message.properties, "ResponseTopic", None)
+        expected = f"ritlink/v1/seh/{seh_id}/from/{self.vehicle_id}/feedback-receipt"
+        receipt = Receipt(msg_id=body["msg_id"], rit_id=body["rit_id"], seq=0, type="delivered", at=utc_now())
+        self.client.publish(reply if reply == expected else expected, receipt.to_json(), qos=1)
+
+    def publish_live(self, seh_id: str, payload: dict) -> bool:
+        """Latest vitals and position for the SEH's board: QoS 0, never queued, never stored
+        (design.md: <= 1 per 5 s). False while offline: the next one will be fresher anyway."""
+        if not self.connected.is_set():
+            return False
+        data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return self.client.publish(live_topic(seh_id, self.vehicle_id), data, qos=0).rc == mqtt.MQTT_ERR_SUCCESS
 
     # -- receipts ---------------------------------------------------------------------
     def apply_receipt(self, seh_id: str, receipt: Receipt) -> None:
