@@ -377,6 +377,13 @@ class LifecycleData(EntryData):
     missing: list[str] | None = None
 
 
+class SehCalledData(EntryData):
+    """The crew phoned the SEH after a receipt timeout warning (design.md "Timeouts")."""
+
+    seh_id: str
+    warning: Literal["delivered", "read"]
+
+
 CLIENT_KINDS: dict[str, type[EntryData]] = {
     "identification": IdentificationData, "patient": PatientData, "melding": MeldingData, "time": TimeData,
     "vital": VitalData, "gcs": GcsData, "pain": PainData,
@@ -388,7 +395,8 @@ CLIENT_KINDS: dict[str, type[EntryData]] = {
     "allergy": AllergyData, "treatment_limits": TreatmentLimitsData, "legal_measure": LegalMeasureData,
     "remark": RemarkData, "spo2_scale": Spo2ScaleData,
 }
-SYSTEM_KINDS: dict[str, type[EntryData]] = {"destination": DestinationData, "lifecycle": LifecycleData}
+SYSTEM_KINDS: dict[str, type[EntryData]] = {"destination": DestinationData, "lifecycle": LifecycleData,
+                                            "seh_called": SehCalledData}
 
 
 def utc_iso(moment: datetime) -> str:

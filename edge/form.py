@@ -40,6 +40,7 @@ COLLECTIONS: dict[str, tuple[str, ...]] = {
     "trauma_mechanism": ("trauma_mechanisms",), "intoxication": ("intoxications",), "allergy": ("allergies",),
     "treatment_limits": ("treatment_limits",), "legal_measure": ("legal_measures",), "remark": ("remarks",),
     "spo2_scale": ("spo2_scale",),
+    "seh_called": ("seh_called",),
 }
 HISTORY_KINDS = ("identification", "patient", "melding", "time", "destination", "lifecycle")
 SCORE_KINDS = frozenset({"vital", "gcs", "pain", "disability", "breathing", "spo2_scale"})
@@ -78,7 +79,7 @@ def collection(form: dict[str, Any], kind: str) -> dict[str, Any]:
         raise ValueError(f"unknown entry kind {kind!r}") from None
     node = form
     for key in path:
-        node = node[key]
+        node = node.setdefault(key, {})  # forms saved before a collection existed lack it
     return node
 
 

@@ -22,6 +22,7 @@ from edge.entries import CLIENT_KINDS, NOT_STATES, EntryData, TimeData, parse_da
 from edge.errors import DomainError, raise_all
 from edge.form import HANDED_OVER, URGENCIES, missing_for_overdracht
 from edge.live_vitals import LiveVitals
+from edge.receipt_watch import parse_time, receipt_warnings
 from edge.plausibility import LIMITS, VITAL_BY_MDC, VITALS, check_all
 from edge.store import EdgeStore, IdempotencyKey, RitNotFound, Tx
 from edge.valuelists import ValueLists, load_value_lists
@@ -277,7 +278,34 @@ class EdgeService:
             state = "queued" if m["state"] == "saved" and not online else m["state"]
             messages.append({**m, "state": state})
         return {"rit_id": rit_id, "lifecycle": form["status"], "form": form, "form_sha256": sha,
-                "messages": messages}
+                "messages": messages, "warnings": self._receipt_warnings(form, messages),
+                "feedback": self.store.feedback_for(rit_id)}
+
+    def _receipt_warnings(self, form: dict[str, Any], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The amber banner: receipts overdue per SEH, unless the crew phoned since."""
+        urgency = form.get("melding", {}).get("urgency", "A1")
+        phoned: dict[str, datetime] = {}
+        for item in form.get("seh_called", {}).values():
+            at = parse_time(item["clinical_time"])
+            phoned[item["seh_id"]] = max(at, phoned.get(item["seh_id"], at))
+        sehs = {s.id: s for s in self.settings.sehs}
+        return receipt_warnings(messages, self.settings.timeouts_for(urgency), datetime.now(UTC), sehs, phoned)
+
+    def seh_called(self, rit_id: str, seh_id: str, warning: str, *, actor: Actor,
+                   idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
+        """Record in the form that the crew phoned the SEH about a missing receipt."""
+        if warning not in ("delivered", "read"):
+            raise DomainError("warning moet 'delivered' of 'read' zijn", "warning")
+        if self.settings.seh(seh_id) is None:
+            raise DomainError(f"onbekende SEH '{seh_id}'", "seh_id")
+        entry = self._now_entry(actor)("seh_called", {"seh_id": seh_id, "warning": warning})
+
+        def op(tx: Tx) -> dict:
+            tx.append(rit_id, [entry])
+            tx.audit_detail = {"entry_ids": [entry["entry_id"]], "seh_id": seh_id}
+            return {"rit_id": rit_id, "entry_ids": [entry["entry_id"]], "form_sha256": tx.sha(rit_id)}
+
+        return self._write(op, actor, "rit.seh_called", rit_id, idempotency)
 
     def rits(self, *, actor: Actor) -> list[dict[str, Any]]:
         def op(tx: Tx) -> dict:

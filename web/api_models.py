@@ -122,3 +122,11 @@ class Cancel(BaseModel):
 class Destination(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"seh_id": "seh-antonius"}]})
     seh_id: str = Field(min_length=1)
+
+
+class SehCalled(BaseModel):
+    """The crew phoned the SEH about a missing receipt (clears the amber banner)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"seh_id": "seh-umcu", "warning": "read"}]})
+    seh_id: str = Field(min_length=1)
+    warning: Literal["delivered", "read"]

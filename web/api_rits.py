@@ -25,6 +25,7 @@ from web.api_models import (
     Destination,
     NewEntry,
     NewRit,
+    SehCalled,
     Overdracht,
     SetTime,
     VitalsSet,
@@ -127,6 +128,10 @@ def rit_router(service: EdgeService) -> APIRouter:
     def change_destination(rit_id: str, body: Destination, who: Actor = Who,
                            key: IdempotencyKey | None = Key) -> dict:
         return service.change_destination(rit_id, body.seh_id, actor=who, idempotency=key)
+
+    @api.post("/rits/{rit_id}/seh-called", summary="SEH gebeld na een uitblijvende bevestiging")
+    def seh_called(rit_id: str, body: SehCalled, who: Actor = Who, key: IdempotencyKey | None = Key) -> dict:
+        return service.seh_called(rit_id, body.seh_id, body.warning, actor=who, idempotency=key)
 
     @api.get("/rits/{rit_id}/audit", summary="Toegangslog van de rit (NEN 7513)")
     def access_log(rit_id: str, who: Actor = Who) -> list[dict]:
