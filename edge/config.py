@@ -158,6 +158,10 @@ class EdgeSettings(_Common):
         from edge.alarms import limits_with_overrides
 
         return limits_with_overrides(self.alarm_limits)
+    # Clinical saves are refused (loudly) when less than this is left on the disk or under
+    # database_max_mb, so the outbox always has room to send what is already stored.
+    store_reserve_mb: float = Field(default=20.0, ge=0)
+    database_max_mb: float | None = Field(default=None, gt=0)
     # Finished rits leave the tablet this long after the SEH read the overdracht (design.md).
     retention_hours: float = Field(default=24.0, gt=0)
     # TOML or JSON file whose lists replace the shipped Dutch value lists (edge/valuelists.py).

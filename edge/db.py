@@ -8,6 +8,7 @@ acknowledged survives a power cut (design.md, "One form, one ordered stream").
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -173,11 +174,26 @@ class Store:
     slower than a pool; every public method of a store subclass takes it.
     """
 
-    def __init__(self, path: Path | str, migrations: Sequence[Migration]):
+    def __init__(self, path: Path | str, migrations: Sequence[Migration], max_bytes: int | None = None):
         self.path = Path(path)
         self.lock = threading.RLock()
         self.db = connect(self.path)
         migrate(self.db, migrations)
+        self.max_bytes = max_bytes
+        if max_bytes is not None:
+            # A hard cap on the file (a full disk in miniature): SQLite answers SQLITE_FULL past it.
+            page_size = self.db.execute("PRAGMA page_size").fetchone()[0]
+            self.db.execute(f"PRAGMA max_page_count = {max(1, max_bytes // page_size)}")
+
+    def space_left(self) -> int:
+        """Bytes that may still be written: the smaller of the free disk and the file's cap."""
+        free = shutil.disk_usage(self.path.parent).free
+        if self.max_bytes is None:
+            return free
+        with self.lock:
+            pages, page_size = (self.db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "page_size"))
+            free_pages = self.db.execute("PRAGMA freelist_count").fetchone()[0]
+        return min(free, self.max_bytes - (pages - free_pages) * page_size)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite_utils.Database]:

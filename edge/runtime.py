@@ -19,7 +19,8 @@ MONITOR_DEVICE_ID = "monitor"
 class EdgeRuntime:
     def __init__(self, settings: EdgeSettings):
         self.settings = settings
-        self.store = EdgeStore(settings.database)
+        max_bytes = int(settings.database_max_mb * 2**20) if settings.database_max_mb else None
+        self.store = EdgeStore(settings.database, max_bytes)
         self.live = LiveVitals(settings.alarm_limits_by_code())
         self.service = EdgeService(settings, self.store, self.live)
         self.sync = MqttSync(self.store, settings)

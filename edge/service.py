@@ -11,6 +11,7 @@ written; the lifecycle rules live in edge/lifecycle.py.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from edge import audit, lifecycle, retention
 from edge.audit import Actor
 from edge.config import EdgeSettings
+from edge.db import StoreFullError
 from edge.entries import CLIENT_KINDS, NOT_STATES, EntryData, TimeData, parse_data, utc_iso, validate
 from edge.errors import DomainError, raise_all
 from edge.form import HANDED_OVER, URGENCIES, missing_for_overdracht
@@ -27,7 +29,12 @@ from edge.plausibility import LIMITS, VITAL_BY_MDC, VITALS, check_all
 from edge.store import EdgeStore, IdempotencyKey, RitNotFound, Tx
 from edge.valuelists import ValueLists, load_value_lists
 
-__all__ = ["EdgeService", "RitNotFound", "DomainError", "Actor", "IdempotencyKey"]
+__all__ = ["EdgeService", "RitNotFound", "DomainError", "Actor", "IdempotencyKey", "StoreFullError"]
+
+log = logging.getLogger("ritlink.edge")
+
+STORE_FULL_TEXT = ("Opslag vol: deze wijziging is NIET opgeslagen. Alles wat eerder is opgeslagen blijft bewaard "
+                   "en wordt verzonden. Noteer op papier en meld het aan de technische dienst.")
 
 # A clinical time this far ahead of the tablet's clock is a typo, not clock drift.
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -47,6 +54,10 @@ class EdgeService:
     # -- helpers ----------------------------------------------------------------------------
     def _write(self, fn: Callable[[Tx], dict], actor: Actor, action: str, rit_id: str | None,
                idempotency: IdempotencyKey | None) -> dict[str, Any]:
+        if self.store.space_left() < self.settings.store_reserve_mb * 2**20:
+            # Refuse before the disk is truly full: what is stored must still be sendable.
+            log.error("store full: %s refused (rit %s)", action, rit_id)
+            raise StoreFullError(STORE_FULL_TEXT)
         result = self.store.transact(fn, actor, action, rit_id, idempotency)
         self.on_outbox_write()
         return result
@@ -265,7 +276,11 @@ class EdgeService:
 
     # -- reading (every read of a rit is on the access log) --------------------------------
     def _read(self, fn: Callable[[Tx], dict], actor: Actor, action: str, rit_id: str | None) -> dict[str, Any]:
-        return self.store.transact(fn, actor, action, rit_id)
+        try:
+            return self.store.transact(fn, actor, action, rit_id)
+        except StoreFullError:
+            log.error("store full: access log entry for %s of rit %s could not be written", action, rit_id)
+            return self.store.read_unlogged(fn)
 
     def rit_view(self, rit_id: str, *, actor: Actor) -> dict[str, Any]:
         return self._read(lambda tx: self._view(tx, rit_id), actor, "rit.read", rit_id)

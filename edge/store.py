@@ -281,8 +281,8 @@ class Tx:
 
 
 class EdgeStore(Store):
-    def __init__(self, path: Path | str):
-        super().__init__(path, EDGE_MIGRATIONS)
+    def __init__(self, path: Path | str, max_bytes: int | None = None):
+        super().__init__(path, EDGE_MIGRATIONS, max_bytes)
         # Committed forms by rit_id: spares re-parsing and re-serialising a large form on every write.
         self._forms: dict[str, Cached] = {}
 
@@ -326,6 +326,12 @@ class EdgeStore(Store):
         return json.loads(rows[0]["response_json"])
 
     # -- reading ----------------------------------------------------------------------------
+    def read_unlogged(self, fn: Callable[[Tx], dict[str, Any]]) -> dict[str, Any]:
+        """Run a read when the access log cannot be written (store full): the crew must still
+        see the form. The caller logs that the access went unrecorded."""
+        with self.lock:
+            return fn(Tx(self, self.db))
+
     def rit(self, rit_id: str) -> dict[str, Any]:
         rows = self.query("SELECT * FROM rits WHERE rit_id = ?", [rit_id])
         if not rows:

@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from edge.audit import Actor
-from edge.service import DomainError, EdgeService, RitNotFound
+from edge.service import DomainError, EdgeService, RitNotFound, StoreFullError
 from web.api_rits import actor, rit_router
 from web.status_routes import add_status_routes
 
@@ -28,6 +28,10 @@ def create_app(service: EdgeService) -> FastAPI:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse({"detail": exc.details()}, status_code=exc.status)
+
+    @app.exception_handler(StoreFullError)
+    async def store_full(request: Request, exc: StoreFullError) -> JSONResponse:
+        return JSONResponse({"detail": [{"type": "store.full", "msg": str(exc)}]}, status_code=507)
 
     @app.exception_handler(RitNotFound)
     async def rit_not_found(request: Request, exc: RitNotFound) -> JSONResponse:
