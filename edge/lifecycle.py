@@ -30,9 +30,14 @@ def _refuse(status: str, what: str) -> DomainError:
     return DomainError(f"{what} kan niet: {reasons[key]}", status=409, type="lifecycle", ctx={"status": status})
 
 
+def _stream_blocks(tx: Tx, rit_id: str, seh_id: str) -> bool:
+    """One stream per (rit, SEH): a cancelled one may be reopened, an active or handed-over one not."""
+    row = tx.db.execute("SELECT open, status FROM streams WHERE rit_id = ? AND seh_id = ?", [rit_id, seh_id]).fetchone()
+    return row is not None and (row[0] or row[1] != "geannuleerd")
+
+
 def _open(tx: Tx, rit_id: str, seh_id: str, form: dict[str, Any]) -> str:
-    if tx.db.execute("SELECT 1 FROM streams WHERE rit_id = ? AND seh_id = ?", [rit_id, seh_id]).fetchone():
-        # The outbox keeps one stream per (rit, SEH); a second one to the same SEH is not possible yet.
+    if _stream_blocks(tx, rit_id, seh_id):
         raise DomainError("deze SEH heeft voor deze rit al een (afgesloten) berichtenstroom; kies een andere SEH",
                           "seh_id", status=409, type="stream_exists")
     return outbox.open_stream(tx.db, rit_id, seh_id, form)
@@ -107,8 +112,7 @@ def change_destination(tx: Tx, rit_id: str, make: EntryFactory, new_seh: str) ->
         raise _refuse(status, "bestemming wijzigen")
     if new_seh == old_seh:
         raise DomainError(f"de bestemming is al {new_seh}", "seh_id")
-    if status != CONCEPT and tx.db.execute("SELECT 1 FROM streams WHERE rit_id = ? AND seh_id = ?",
-                                           [rit_id, new_seh]).fetchone():
+    if status != CONCEPT and _stream_blocks(tx, rit_id, new_seh):
         raise DomainError("deze SEH heeft voor deze rit al een (afgesloten) berichtenstroom; kies een andere SEH",
                           "seh_id", status=409, type="stream_exists")
     entries, result = [], {"rit_id": rit_id, "seh_id": new_seh}

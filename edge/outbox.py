@@ -41,9 +41,21 @@ def _pending(db: sqlite_utils.Database, rit_id: str, seh_id: str) -> dict | None
 
 
 def open_stream(db: sqlite_utils.Database, rit_id: str, seh_id: str, form: dict) -> str:
-    """Start the stream to ``seh_id`` with a snapshot vooraankondiging; returns its msg_id."""
-    if _stream(db, rit_id, seh_id) is not None:
-        raise StreamExistsError(seh_id)
+    """Start the stream to ``seh_id`` with a snapshot vooraankondiging; returns its msg_id.
+
+    A stream that ended with geannuleerd (the crew chose another SEH, then came back) is
+    reopened: its next message is a fresh snapshot vooraankondiging, seq continuing."""
+    stream = _stream(db, rit_id, seh_id)
+    if stream is not None:
+        if stream["open"] or stream["status"] != "geannuleerd":
+            raise StreamExistsError(seh_id)
+        db.execute("UPDATE streams SET open = 1, status = 'vooraankondiging' WHERE rit_id = ? AND seh_id = ?",
+                   [rit_id, seh_id])
+        pending = _pending(db, rit_id, seh_id)
+        if pending is not None:  # the geannuleerd never left: it becomes the new announcement
+            _rewrite(db, pending["msg_id"], "snapshot", "vooraankondiging", form, form)
+            return pending["msg_id"]
+        return _insert_message(db, rit_id, seh_id, "snapshot", "vooraankondiging", form, form)
     db.execute(
         "INSERT INTO streams (rit_id, seh_id, next_seq, status, open, opened_at) VALUES (?, ?, 1, ?, 1, ?)",
         [rit_id, seh_id, "vooraankondiging", utc_now()],
@@ -51,11 +63,18 @@ def open_stream(db: sqlite_utils.Database, rit_id: str, seh_id: str, form: dict)
     return _insert_message(db, rit_id, seh_id, "snapshot", "vooraankondiging", form, form)
 
 
-def form_changed(db: sqlite_utils.Database, rit_id: str, form: dict, status: str = "update") -> list[str]:
-    """Queue the change on every open stream of the rit; ``status`` may end the stream."""
+def form_changed(db: sqlite_utils.Database, rit_id: str, form: dict, status: str = "update",
+                 sha: str | None = None) -> list[str]:
+    """Queue the change on every open stream of the rit; ``status`` may end the stream.
+
+    A stream that ended with the overdracht still carries late additions ("nagekomen"):
+    they go out as patches that keep the status overdracht. ``sha`` is the form's hash when
+    the caller has it already (the store does), saving a second canonical serialisation."""
     msg_ids = []
-    for stream in db.query("SELECT * FROM streams WHERE rit_id = ? AND open = 1", [rit_id]):
-        msg_ids.append(_queue_change(db, stream, form, status))
+    for stream in db.query(
+        "SELECT * FROM streams WHERE rit_id = ? AND (open = 1 OR status = 'overdracht')", [rit_id]
+    ):
+        msg_ids.append(_queue_change(db, stream, form, status if stream["open"] else "overdracht", sha))
     return msg_ids
 
 
@@ -80,7 +99,7 @@ def request_snapshot(db: sqlite_utils.Database, rit_id: str, seh_id: str, form: 
     return _insert_message(db, rit_id, seh_id, "snapshot", stream["status"], form, form)
 
 
-def _queue_change(db: sqlite_utils.Database, stream: dict, form: dict, status: str) -> str:
+def _queue_change(db: sqlite_utils.Database, stream: dict, form: dict, status: str, sha: str | None = None) -> str:
     rit_id, seh_id = stream["rit_id"], stream["seh_id"]
     final = status in FINAL_STATUSES
     if final:
@@ -88,35 +107,36 @@ def _queue_change(db: sqlite_utils.Database, stream: dict, form: dict, status: s
     pending = _pending(db, rit_id, seh_id)
     if pending is None:
         base = json.loads(stream["base_form_json"])
-        return _insert_message(db, rit_id, seh_id, "patch", status, merge_patch_create(base, form), form)
+        return _insert_message(db, rit_id, seh_id, "patch", status, merge_patch_create(base, form), form, sha)
     # Fold into the waiting message. A vooraankondiging stays one unless the change ends the stream.
     new_status = status if final else pending["status"]
     if pending["kind"] == "snapshot":
-        _rewrite(db, pending["msg_id"], "snapshot", new_status, form, form)
+        _rewrite(db, pending["msg_id"], "snapshot", new_status, form, form, sha)
     else:
         base = json.loads(stream["base_form_json"])
-        _rewrite(db, pending["msg_id"], "patch", new_status, merge_patch_create(base, form), form)
+        _rewrite(db, pending["msg_id"], "patch", new_status, merge_patch_create(base, form), form, sha)
     return pending["msg_id"]
 
 
-def _insert_message(db, rit_id: str, seh_id: str, kind: str, status: str, body: Any, form: dict) -> str:
+def _insert_message(db, rit_id: str, seh_id: str, kind: str, status: str, body: Any, form: dict,
+                    sha: str | None = None) -> str:
     stream = _stream(db, rit_id, seh_id)
     msg_id = new_id()
     now = utc_now()
     db.execute(
         "INSERT INTO outbox (msg_id, rit_id, seh_id, seq, kind, status, body_json, form_sha256, state, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'saved', ?, ?)",
-        [msg_id, rit_id, seh_id, stream["next_seq"], kind, status, json.dumps(body), form_sha256(form), now, now],
+        [msg_id, rit_id, seh_id, stream["next_seq"], kind, status, json.dumps(body), sha or form_sha256(form), now, now],
     )
     db.execute("UPDATE streams SET next_seq = next_seq + 1 WHERE rit_id = ? AND seh_id = ?", [rit_id, seh_id])
     return msg_id
 
 
-def _rewrite(db, msg_id: str, kind: str, status: str, body: Any, form: dict) -> None:
+def _rewrite(db, msg_id: str, kind: str, status: str, body: Any, form: dict, sha: str | None = None) -> None:
     db.execute(
         "UPDATE outbox SET kind = ?, status = ?, body_json = ?, form_sha256 = ?, updated_at = ? "
         "WHERE msg_id = ? AND published_at IS NULL",
-        [kind, status, json.dumps(body), form_sha256(form), utc_now(), msg_id],
+        [kind, status, json.dumps(body), sha or form_sha256(form), utc_now(), msg_id],
     )
 
 

@@ -256,9 +256,9 @@ class Tx:
             )
             apply_entry_in_place(form, entry)
             raw["entry_id"] = entry["entry_id"]  # the caller reports the ids it made
-        self.save(rit_id, form)
+        sha = self.save(rit_id, form)
         if notify:
-            outbox.form_changed(self.db, rit_id, form)
+            outbox.form_changed(self.db, rit_id, form, sha=sha)
         return form
 
     def _check_replaceable(self, rit_id: str, entry: dict[str, Any]) -> None:

@@ -105,3 +105,19 @@ def test_opening_the_rit_at_the_seh_sends_read(monitor, edge_process, seh_proces
     assert page.status_code == 200 and rit_id[:8] in page.text
     wait_until(lambda: _states(edge, rit_id) == ["read"], 5, what="read receipt at the tablet")
     assert seh.post(f"/api/v1/rits/{'0' * 8}/read").status_code == 404
+
+
+def test_late_additions_after_overdracht_reach_the_seh(monitor, edge_process, seh_process):
+    seh = seh_process()
+    edge = edge_process(monitor_url=str(monitor.link))
+    rit_id = _new_rit(edge)
+    assert edge.post(f"/api/v1/rits/{rit_id}/announce").status_code == 202
+    assert edge.post(f"/api/v1/rits/{rit_id}/overdracht", {"onvolledig": True}).status_code == 202
+    late = edge.post(f"/api/v1/rits/{rit_id}/entries",
+                     {"kind": "remark", "data": {"text": "familie ingelicht"}, "nagekomen": True})
+    assert late.status_code == 201, late.text
+    entry_id = late.json()["entry_ids"][0]
+    wait_until(lambda: seh.get(f"/api/v1/rits/{rit_id}").json()["form_sha256"]
+               == edge.get(f"/api/v1/rits/{rit_id}").json()["form_sha256"], 5, what="nagekomen at the SEH")
+    at_seh = seh.get(f"/api/v1/rits/{rit_id}").json()
+    assert at_seh["status"] == "overdracht" and at_seh["form"]["remarks"][entry_id]["nagekomen"] is True

@@ -93,10 +93,15 @@ def test_destination_change_refusals(api):
     api.post(f"/api/v1/rits/{rit}/destination", {"seh_id": "seh-umcu"}, 422)
     api.post(f"/api/v1/rits/{rit}/announce", None, 202)
     api.post(f"/api/v1/rits/{rit}/destination", {"seh_id": "seh-antonius"}, 202)
-    # Back to the first SEH: its stream for this rit is closed (one stream per rit and SEH).
-    refused = api.post(f"/api/v1/rits/{rit}/destination", {"seh_id": "seh-umcu"}, 409).json()["detail"][0]
-    assert refused["type"] == "stream_exists"
-    assert api.form(rit)["destination_seh"] == "seh-antonius"  # nothing half-done
+    # Back to the first SEH: its cancelled stream is reopened with a fresh vooraankondiging.
+    api.post(f"/api/v1/rits/{rit}/destination", {"seh_id": "seh-umcu"}, 202)
+    assert api.form(rit)["destination_seh"] == "seh-umcu"
+    umcu = [(m["seq"], m["kind"], m["status"]) for m in api.get(f"/api/v1/rits/{rit}")["messages"]
+            if m["seh_id"] == "seh-umcu"]
+    assert umcu[-1][1:] == ("snapshot", "vooraankondiging") and umcu[-1][0] == len(umcu)
+    # ... but the SEH that is active now cannot be opened twice.
+    refused = api.post(f"/api/v1/rits/{rit}/destination", {"seh_id": "seh-umcu"}, 422).json()["detail"][0]
+    assert refused["loc"] == ["body", "seh_id"]
 
 
 def test_after_overdracht_only_nagekomen(api):
