@@ -107,8 +107,8 @@ class MllpServer:
 
     def _serve(self, conn: socket.socket) -> None:
         decoder = self._connections[conn]
-        conn.settimeout(0.2)
         try:
+            conn.settimeout(0.2)  # inside the try: stop() may already have closed it
             while not self._stop.is_set():
                 try:
                     data = conn.recv(65536)

@@ -68,7 +68,8 @@ def make_week_database(path: Path, rits: int = 140, vitals_per_rit: int = 150, m
     conn = sqlite3.connect(path)
     with conn:
         conn.executemany("INSERT INTO rits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rit_rows)
-        conn.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", entry_rows)
+        conn.executemany("INSERT INTO entries (entry_id, rit_id, position, kind, data_json, clinical_time,"
+                         " recorded_at, author, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", entry_rows)
         conn.executemany("INSERT INTO streams VALUES (?, ?, ?, ?, ?, ?, ?)", stream_rows)
         conn.executemany("INSERT INTO outbox (msg_id, rit_id, seh_id, seq, kind, status, body_json, form_sha256, state,"
                          " created_at, updated_at, published_at, sent_at, delivered_at, read_at)"
