@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -37,12 +38,19 @@ def fail(message: str) -> int:
     return EXIT_USAGE
 
 
+class OneLineFormatter(logging.Formatter):
+    """One event, one line: a traceback is folded onto the line (journald keeps lines)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\n", " | ")
+
+
 def configure_logging(level: str = "info") -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    # Under systemd journald stamps each line itself (JOURNAL_STREAM is set): no second time.
+    stamp = "" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s "
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(OneLineFormatter(stamp + "%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from devices.monitors import PROTOCOLS, open_monitor
 from edge.config import EdgeSettings
@@ -14,6 +15,7 @@ from edge.sync import MqttSync
 log = logging.getLogger("ritlink.edge")
 
 MONITOR_DEVICE_ID = "monitor"
+PURGE_EVERY_S = 600.0  # retention is in hours: a check every 10 minutes is plenty
 
 
 class EdgeRuntime:
@@ -27,6 +29,8 @@ class EdgeRuntime:
         self.service.on_outbox_write = self.sync.wake
         self.service.broker_connected = self.sync.connected.is_set
         self.devices = []
+        self._stop = threading.Event()
+        self._housekeeping = threading.Thread(target=self._purge_loop, name="retention", daemon=True)
 
     def start(self) -> EdgeRuntime:
         if self.settings.monitor_url:
@@ -43,10 +47,22 @@ class EdgeRuntime:
                 )
             )
         self.sync.start()
+        self._housekeeping.start()
         log.info("edge started for vehicle %s", self.settings.vehicle_id)
         return self
 
+    def _purge_loop(self) -> None:
+        """Finished rits leave the tablet after the retention time (design.md, Privacy)."""
+        while not self._stop.wait(PURGE_EVERY_S):
+            try:
+                purged = self.service.purge_expired()
+                if purged:
+                    log.info("retention: purged %d finished rit(s)", len(purged))
+            except Exception:
+                log.exception("retention purge failed")
+
     def stop(self) -> None:
+        self._stop.set()
         for device in self.devices:
             device.stop()
         self.sync.stop()
