@@ -15,6 +15,10 @@ from typing import Any
 
 from edge.alarms import AlarmEngine, TrendBuffer
 
+NIBP_SYS, NIBP_DIA, NIBP_MEAN = 150021, 150022, 150023
+NIBP_CODES = (NIBP_SYS, NIBP_DIA, NIBP_MEAN)
+NIBP_KEEP = 5  # the newest measurements on offer; older ones have been superseded
+
 
 @dataclass(frozen=True)
 class LiveValue:
@@ -41,6 +45,8 @@ class LiveVitals:
         self._device_state: dict[str, str] = {}
         self._alarms = AlarmEngine(alarm_limits)
         self._trend = TrendBuffer()
+        self._nibp: list[dict[str, Any]] = []  # completed cuff measurements on offer, newest last
+        self._nibp_seq = 0
         self.version = 0  # bumped on every change: SSE streams send only when it moved
 
     def watch_device(self, device_id: str, silence_timeout_s: float) -> None:
@@ -66,7 +72,32 @@ class LiveVitals:
             self._values[observation.code] = value
             self._alarms.observe(observation, now)
             self._trend.add(observation, now)
+            if observation.code in NIBP_CODES and value.acceptable:
+                self._offer_nibp(observation, value)
             self.version += 1
+
+    def _offer_nibp(self, observation: Any, value: LiveValue) -> None:
+        """A completed NIBP measurement is proposed to the crew once (design.md). Monitors
+        repeat the last result every frame: a result is new when its device time (or, without
+        one, its numbers) differ from the latest proposal's."""
+        stamp = getattr(observation, "device_time", None)
+        latest = self._nibp[-1] if self._nibp else None
+        if latest is not None and latest["device_id"] == value.device_id:
+            same = (stamp is not None and latest["device_time"] == stamp) or (
+                stamp is None and latest["values"].get(str(value.code)) in (None, value.value))
+            if same:
+                latest["values"].setdefault(str(value.code), value.value)
+                return
+        self._nibp_seq += 1
+        self._nibp.append({"id": f"nibp-{self._nibp_seq}", "device_id": value.device_id, "device_time": stamp,
+                           "measured_at": value.received_at, "values": {str(value.code): value.value}})
+        del self._nibp[:-NIBP_KEEP]
+
+    def nibp_proposals(self) -> list[dict[str, Any]]:
+        """Measurements with at least systolic and diastolic, newest first."""
+        with self._lock:
+            complete = [p for p in self._nibp if {str(NIBP_SYS), str(NIBP_DIA)} <= set(p["values"])]
+            return [{**p, "values": dict(p["values"])} for p in reversed(complete)]
 
     def activity(self, device_id: str) -> None:
         with self._lock:

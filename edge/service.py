@@ -180,6 +180,30 @@ class EdgeService:
         result = self._append(rit_id, entries, actor, "vitals.add", nagekomen, idempotency)
         return {**result, "by_parameter": dict(zip(values, result["entry_ids"], strict=True))}
 
+    def accept_nibp(self, rit_id: str, proposal_id: str, *, actor: Actor, confirm: bool = False,
+                    idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
+        """Take one proposed NIBP measurement into the form, timed when it was measured."""
+        proposal = next((p for p in self.live.nibp_proposals() if p["id"] == proposal_id), None)
+        if proposal is None:
+            raise DomainError("deze NIBP-meting wordt niet meer aangeboden", "proposal_id", status=404)
+        entries, numbers = [], []
+        for code_text, value in sorted(proposal["values"].items()):
+            known = VITAL_BY_MDC[int(code_text)]
+            numbers.append((f"nibp.{known.name}", known.name, LIMITS[known.name], value))
+            entries.append(self._entry("vital", _vital_data(known.name, {"value": value}), actor,
+                                       proposal["measured_at"], f"device:{proposal['device_id']}"))
+
+        def op(tx: Tx) -> dict:
+            self._check_open(tx.form(rit_id), False)
+            confirmed = set(check_all(numbers, confirm))
+            for entry in entries:
+                entry["confirmed_unusual"] = [entry["data"]["parameter"]] if entry["data"]["parameter"] in confirmed else []
+            tx.append(rit_id, entries)
+            tx.audit_detail = {"entry_ids": [e["entry_id"] for e in entries], "proposal": proposal_id}
+            return {"rit_id": rit_id, "accepted": entries, "form_sha256": tx.sha(rit_id)}
+
+        return self._write(op, actor, "vitals.accept_nibp", rit_id, idempotency)
+
     def accept_vitals(self, rit_id: str, *, actor: Actor, codes: list[int] | None = None,
                       confirm: bool = False, idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
         """Take the latest fresh monitor values into the form, as device-sourced entries."""

@@ -103,6 +103,16 @@ def rit_router(service: EdgeService) -> APIRouter:
         who = Actor(user, x_ritlink_role, request.client.host if request.client else "onbekend")
         return service.accept_vitals(rit_id, actor=who, codes=body.codes, confirm=body.confirm, idempotency=key)
 
+    @api.get("/vitals/nibp", summary="Voltooide NIBP-metingen van de monitor, om over te nemen")
+    def nibp_proposals() -> list[dict]:
+        return service.live.nibp_proposals()
+
+    @api.post("/rits/{rit_id}/vitals/nibp/{proposal_id}/accept", summary="Een NIBP-meting overnemen")
+    def accept_nibp(rit_id: str, proposal_id: str, body: AcceptVitals | None = None, who: Actor = Who,
+                    key: IdempotencyKey | None = Key) -> dict:
+        return service.accept_nibp(rit_id, proposal_id, actor=who, confirm=(body or AcceptVitals()).confirm,
+                                   idempotency=key)
+
     @api.post("/rits/{rit_id}/times", status_code=201, summary="Een rittijd vastleggen")
     def set_time(rit_id: str, body: SetTime, who: Actor = Who, key: IdempotencyKey | None = Key) -> dict:
         return service.set_time(rit_id, body.which, body.at, actor=who, nagekomen=body.nagekomen, idempotency=key)
