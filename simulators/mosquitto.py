@@ -53,7 +53,27 @@ def mosquitto_binary() -> str:
     return found
 
 
-class Mosquitto:
+class ChildProcess:
+    """A child process we can stop politely (SIGTERM, then SIGKILL) or kill -9 on purpose."""
+
+    process: subprocess.Popen | None = None
+
+    def kill9(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(5)
+
+    def stop(self, timeout: float = 5.0) -> int | None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+        return self.process.returncode if self.process else None
+
+
+class Mosquitto(ChildProcess):
     def __init__(self, data_dir: str | os.PathLike, port: int | None = None, extra_config: str = "",
                  listener_config: str | None = None):
         """``listener_config`` replaces the default anonymous loopback listener (e.g. TLS + ACL)."""
@@ -100,19 +120,6 @@ class Mosquitto:
             self.stop()
             raise BrokerError(f"mosquitto did not listen on port {self.port}; see {self.data_dir}/mosquitto.log")
         return self
-
-    def kill9(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(5)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill9()
 
     def restart(self) -> Mosquitto:
         self.stop()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from simulators.mosquitto import free_port, wait_for_port
+from simulators.mosquitto import ChildProcess, free_port, wait_for_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +45,7 @@ def write_toml(path: Path, values: dict, sehs: list[dict] | None = None) -> Path
     return path
 
 
-class RitlinkProcess:
+class RitlinkProcess(ChildProcess):
     """One ``ritlink serve`` / ``ritlink seh`` process with an HTTP port; restartable."""
 
     def __init__(self, command: str, config: Path, log_path: Path, port: int | None = None):
@@ -73,20 +73,6 @@ class RitlinkProcess:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def kill9(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(5)
-
-    def stop(self, timeout: float = 5.0) -> int | None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-        return self.process.returncode if self.process else None
 
     def get(self, path: str, **kwargs) -> httpx.Response:
         return httpx.get(self.base_url + path, timeout=5, **kwargs)

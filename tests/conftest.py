@@ -45,20 +45,25 @@ def pty_device(tmp_path):
         device.unplug()
 
 
-@pytest.fixture
-def seh_process(tmp_path, broker):
-    """A factory: ``seh_process()`` starts a real ``ritlink seh`` on the test broker."""
+def _process_factory(tmp_path, command: str, defaults: dict, sehs: list[dict] | None = None):
+    """Start real ritlink processes; each gets its own config, database and log under tmp_path."""
     procs = []
 
-    def make(name: str = "seh", **values) -> RitlinkProcess:
-        config = write_toml(tmp_path / f"{name}.toml", {
-            "seh_id": SEH_ID, "broker_url": broker.url, "database": str(tmp_path / f"{name}.db"), **values,
-        })
-        proc = RitlinkProcess("seh", config, tmp_path / f"{name}.log")
+    def make(name: str, **values) -> RitlinkProcess:
+        config = write_toml(tmp_path / f"{name}.toml",
+                            {**defaults, "database": str(tmp_path / f"{name}.db"), **values}, sehs=sehs)
+        proc = RitlinkProcess(command, config, tmp_path / f"{name}.log")
         procs.append(proc)
         return proc.start()
 
-    yield make
+    return make, procs
+
+
+@pytest.fixture
+def seh_process(tmp_path, broker):
+    """A factory: ``seh_process()`` starts a real ``ritlink seh`` on the test broker."""
+    make, procs = _process_factory(tmp_path, "seh", {"seh_id": SEH_ID, "broker_url": broker.url})
+    yield lambda name="seh", **values: make(name, **values)
     for proc in procs:
         proc.stop()
 
@@ -66,17 +71,8 @@ def seh_process(tmp_path, broker):
 @pytest.fixture
 def edge_process(tmp_path, broker):
     """A factory: ``edge_process(monitor_url=...)`` starts a real ``ritlink serve``."""
-    procs = []
-
-    def make(name: str = "edge", **values) -> RitlinkProcess:
-        config = write_toml(tmp_path / f"{name}.toml", {
-            "vehicle_id": "ambu-01", "broker_url": broker.url, "database": str(tmp_path / f"{name}.db"), **values,
-        }, sehs=SEHS)
-        proc = RitlinkProcess("serve", config, tmp_path / f"{name}.log")
-        procs.append(proc)
-        return proc.start()
-
-    yield make
+    make, procs = _process_factory(tmp_path, "serve", {"vehicle_id": "ambu-01", "broker_url": broker.url}, SEHS)
+    yield lambda name="edge", **values: make(name, **values)
     for proc in procs:
         proc.stop()
 
