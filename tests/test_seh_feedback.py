@@ -45,3 +45,25 @@ def test_feedback_waits_for_the_handover_then_reaches_the_vehicle_until_receipte
         assert "Heupfractuur" not in seh.log_text()
     finally:
         vehicle.close()
+
+
+def test_tablet_off_when_feedback_is_written_gets_it_later_and_confirms(monitor, edge_process, seh_process):
+    seh = seh_process()
+    edge = edge_process(monitor_url=str(monitor.link))
+    rit_id = edge.post("/api/v1/rits", {"destination_seh": "seh-umcu", "urgency": "A2"}).json()["rit_id"]
+    edge.post(f"/api/v1/rits/{rit_id}/entries", {"kind": "diagnosis", "data": {"text": "verdenking heupfractuur"}})
+    assert edge.post(f"/api/v1/rits/{rit_id}/announce").status_code == 202
+    assert edge.post(f"/api/v1/rits/{rit_id}/overdracht", {"onvolledig": True}).status_code == 202
+    wait_until(lambda: seh.get(f"/api/v1/rits/{rit_id}").json()["status"] == "overdracht", 10, what="handed over")
+
+    edge.stop()  # the ignition is off
+    assert seh.post(f"/api/v1/rits/{rit_id}/feedback", FEEDBACK).status_code == 202
+    edge.start()
+    got = wait_until(lambda: edge.get(f"/api/v1/rits/{rit_id}").json()["feedback"], 20, what="feedback at tablet")
+    assert (got[0]["diagnosis"], got[0]["disposition"], got[0]["seh_id"]) == ("Heupfractuur rechts", "operatie",
+                                                                               "seh-umcu")
+    wait_until(lambda: seh.get(f"/api/v1/rits/{rit_id}").json()["feedback"][0]["receipted_at"], 10,
+               what="the tablet confirmed it")
+    edge.stop()
+    edge.start()  # redelivery after a restart is kept once
+    assert len(edge.get(f"/api/v1/rits/{rit_id}").json()["feedback"]) == 1
