@@ -8,10 +8,12 @@ shared subscription and one database (see seh/store.py).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import time
 
-from edge.contract import ContractError, Receipt, parse_envelope, rit_topic_filter
+from edge.contract import ContractError, Receipt, live_topic, parse_envelope, rit_topic_filter
 from edge.db import utc_now
 from edge.mqtt_client import connect_async, make_client, publish_properties
 from seh.feedback import feedback_receipt_filter, feedback_receipt_topic, publish_topic
@@ -32,6 +34,9 @@ class SehReceiver:
         self.topic_filters = [rit_topic_filter(seh_id), feedback_receipt_filter(seh_id)]
         if shared_group:
             self.topic_filters = [f"$share/{shared_group}/{f}" for f in self.topic_filters]
+        # Live vitals and position: every receiver process keeps its own latest copy (QoS 0).
+        self.topic_filters.append(live_topic(seh_id, "+"))
+        self._live: dict[str, dict] = {}
         self.client = make_client(f"ritlink-seh-{seh_id}-{instance}")
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -65,6 +70,9 @@ class SehReceiver:
         log.info("broker disconnected: %s", reason_code)
 
     def _on_message(self, client, userdata, message) -> None:
+        if message.topic.endswith("/live"):
+            self._on_live(message.topic, message.payload)
+            return
         if message.topic.endswith("/feedback-receipt"):
             self._feedback_receipt(message.payload)
             return
@@ -98,6 +106,23 @@ class SehReceiver:
             self.counters["held"] = self.counters.get("held", 0) + 1
             log.info("msg %s rit %s seq %d held: waiting for its predecessor", env.msg_id, rit_id, env.seq)
         return receipts
+
+    def _on_live(self, topic: str, payload: bytes) -> None:
+        vehicle_id = topic.split("/")[5]
+        try:
+            data = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            log.warning("ignored malformed live message from %s", vehicle_id)
+            return
+        if isinstance(data, dict):
+            self._live[vehicle_id] = {"received_at": utc_now(), "received": time.monotonic(), "data": data}
+
+    def live_for(self, vehicle_id: str, max_age_s: float = 30.0) -> dict | None:
+        """The vehicle's latest live vitals/position if fresh enough to show, else None."""
+        latest = self._live.get(vehicle_id)
+        if latest is None or time.monotonic() - latest["received"] > max_age_s:
+            return None
+        return {"received_at": latest["received_at"], **latest["data"]}
 
     def mark_read(self, rit_id: str) -> bool:
         """Send the ``read`` receipt for what a person at the SEH has just opened."""
