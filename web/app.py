@@ -49,7 +49,12 @@ def create_app(service: EdgeService) -> FastAPI:
 
     @app.get("/api/v1/vitals/live")
     def live_vitals() -> dict:
-        return {"devices": service.live.device_states(), "values": service.live.snapshot()}
+        live = service.live
+        return {"devices": live.device_states(), "values": live.snapshot(), "alarms": live.alarms()}
+
+    @app.get("/api/v1/vitals/trend")
+    def vitals_trend() -> dict:
+        return service.live.trend()
 
     @app.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
     def api_docs(request: Request) -> HTMLResponse:
