@@ -6,6 +6,7 @@ import logging
 
 from devices.monitors import PROTOCOLS, open_monitor
 from edge.config import EdgeSettings
+from edge.gps_runtime import GpsRuntime
 from edge.live_vitals import LiveVitals
 from edge.service import EdgeService
 from edge.store import EdgeStore
@@ -28,6 +29,9 @@ class EdgeRuntime:
         self.devices = []
 
     def start(self) -> EdgeRuntime:
+        # Always there (proposals and /api/v1/position answer without a GPS); reads only when configured.
+        self.service.position = GpsRuntime(self.settings, self.service, self.sync.publish_live).start()
+        self.devices.append(self.service.position)
         if self.settings.monitor_url:
             protocol = self.settings.monitor_protocol
             self.live.watch_device(MONITOR_DEVICE_ID, PROTOCOLS[protocol].silence_timeout_s)
