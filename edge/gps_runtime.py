@@ -37,6 +37,8 @@ from edge.entries import VehiclePositionData, utc_iso
 from edge.errors import DomainError
 from edge.form import ACTIVE_STATUSES, CONCEPT
 from edge.position import (
+    STATIONARY_MPS,
+    STOP_RESETS_AVERAGE_S,
     Eta,
     EtaEstimator,
     Geofence,
@@ -123,6 +125,7 @@ class GpsRuntime:
         # Swapped in whole on every fix, read without a lock (see the module docstring).
         self._latest: tuple[Fix, datetime, float] | None = None
         self._etas: dict[str, Eta | None] = {}
+        self._stopped_since: datetime | None = None
         self.counters: Counter[str] = Counter()
         self.state = "disconnected" if settings.gps_enabled else "not_configured"
         self.reader: GpsReader | GpsdClient | None = None
@@ -175,7 +178,7 @@ class GpsRuntime:
             self.counters["fixes_with_position"] += 1
             for estimator in self._estimators.values():
                 estimator.update(fix, at)
-            self._etas = {seh_id: e.estimate() for seh_id, e in self._estimators.items()}
+            self._etas = {} if self._standing(fix, at) else {s: e.estimate() for s, e in self._estimators.items()}
             self._latest = (fix, at, self._monotonic())
         self._refresh_rits()
         for watch in list(self._watches.values()):
@@ -186,6 +189,14 @@ class GpsRuntime:
             except Exception:
                 log.exception("GPS: rit %s not updated", watch.rit_id)
         self._send_live(fix)
+
+    def _standing(self, fix: Fix, at: datetime) -> bool:
+        """Parked for 20 s or more (on scene, at the post): the ETA is unknown, not "later every
+        second". A traffic light keeps it."""
+        if fix.speed_mps is not None:
+            moving = fix.speed_mps >= STATIONARY_MPS
+            self._stopped_since = None if moving else (self._stopped_since or at)
+        return self._stopped_since is not None and (at - self._stopped_since).total_seconds() >= STOP_RESETS_AVERAGE_S
 
     def _refresh_rits(self) -> None:
         now = self._monotonic()
@@ -244,8 +255,8 @@ class GpsRuntime:
     def _update_form(self, watch: RitWatch, fix: Fix, at: datetime) -> None:
         eta = self._etas.get(watch.seh_id) if watch.seh_id else None
         if watch.has_position and watch.written_seh == watch.seh_id:
-            if eta is None:
-                return  # standing, or just left: the ETA in the form stays until there is a new one
+            if eta is None or fix.speed_mps is None or fix.speed_mps < STATIONARY_MPS:
+                return  # stopped or just left: the form keeps its ETA until we drive with a new one
             if watch.written_arrival is not None and \
                     abs((eta.arrival_at - watch.written_arrival).total_seconds()) < ETA_CHANGE_S:
                 return
