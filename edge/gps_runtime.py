@@ -59,6 +59,7 @@ RITS_REFRESH_S = 1.0  # how often the list of open rits is read again
 POSITION_STALE_S = 30.0  # an older position is not put into a vooraankondiging
 DEFAULT_GEOFENCE_M = 150.0  # an SEH with coordinates but no geofence_m: its grounds and entrance
 OPEN_STATUSES = (CONCEPT, *ACTIVE_STATUSES)
+COUNTERS = ("fixes", "fixes_with_position", "track_points", "proposals", "form_updates", "live_published")
 
 
 def parse_utc(text: str) -> datetime:
@@ -126,7 +127,8 @@ class GpsRuntime:
         self._latest: tuple[Fix, datetime, float] | None = None
         self._etas: dict[str, Eta | None] = {}
         self._stopped_since: datetime | None = None
-        self.counters: Counter[str] = Counter()
+        # Every key from the start: the API copies it while the fix thread counts.
+        self.counters: Counter[str] = Counter(dict.fromkeys(COUNTERS, 0))
         self.state = "disconnected" if settings.gps_enabled else "not_configured"
         self.reader: GpsReader | GpsdClient | None = None
 
@@ -331,9 +333,10 @@ class GpsRuntime:
         with self._proposal_lock:
             watch = self._watches.get(rit_id)
             proposal = next((p for p in watch.proposals if p.id == proposal_id), None) if watch else None
-            if proposal is None:
-                self.store.rit(rit_id)  # RitNotFound for an unknown rit
-                raise DomainError("voorstel niet gevonden (of vervallen)", status=404, type="not_found")
+        if proposal is None:
+            self.store.rit(rit_id)  # RitNotFound for an unknown rit
+            raise DomainError("voorstel niet gevonden (of vervallen)", status=404, type="not_found")
+        with self._proposal_lock:
             replay = proposal.state == "confirmed" and idempotency is not None and \
                 proposal.confirm_key == idempotency.key
             if proposal.state != "open" and not replay:

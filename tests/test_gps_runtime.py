@@ -211,6 +211,7 @@ def test_the_http_api(rig, drive):
     assert position["fix"]["lat"] == pytest.approx(fixes[int(truth.depart_incident_s) - 1].lat)
     assert position["counters"]["fixes"] == int(truth.depart_incident_s) and position["counters"]["track_points"] > 0
     assert client.get("/-/health").json()["devices"]["gps"] == "disconnected"
+    assert rig.service.live.alarms() == []  # a GPS without a receiver is no monitor alarm
 
     proposals = client.get(f"/api/v1/rits/{rit_id}/proposals", headers=headers).json()
     url = f"/api/v1/rits/{rit_id}/proposals/{proposals[0]['id']}/confirm"
