@@ -8,6 +8,9 @@ SEH gets the live topic (latest vitals + position, at most once per 5 s), and th
 gets the position and ETA at the vooraankondiging and whenever the ETA moves by a minute
 or more: every form change is an MQTT message, so not on every fix.
 
+Without fixes (no GPS configured, unplugged, a tunnel) a ticker still sends the live topic,
+with the vitals and the last known position (or none).
+
 Locks: fixes arrive on two threads (reader, idle flush), serialised by ``_fix_lock``, under
 which the store is written. ``position_entry`` runs inside the announce transaction
 (holding the store lock), so it reads only snapshots swapped in whole, never a lock of
@@ -56,6 +59,8 @@ GPS_DEVICE_ID = "gps"
 LIVE_EVERY_S = 5.0  # design.md: the live topic at most once per 5 s
 ETA_CHANGE_S = 60.0  # a new ETA goes into the form when it moved by at least this much
 RITS_REFRESH_S = 1.0  # how often the list of open rits is read again
+TICK_S = 1.0  # without fixes the live topic is still sent (vitals), checked this often
+FIX_FRESH_S = 3.0
 POSITION_STALE_S = 30.0  # an older position is not put into a vooraankondiging
 DEFAULT_GEOFENCE_M = 150.0  # an SEH with coordinates but no geofence_m: its grounds and entrance
 OPEN_STATUSES = (CONCEPT, *ACTIVE_STATUSES)
@@ -131,6 +136,9 @@ class GpsRuntime:
         self.counters: Counter[str] = Counter(dict.fromkeys(COUNTERS, 0))
         self.state = "disconnected" if settings.gps_enabled else "not_configured"
         self.reader: GpsReader | GpsdClient | None = None
+        self._last_epoch: tuple[bool, float] | None = None  # (had a position, monotonic time)
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="gps-live", daemon=True)
 
     # -- the receiver ----------------------------------------------------------------------
     def start(self) -> GpsRuntime:
@@ -143,11 +151,25 @@ class GpsRuntime:
         if self.reader is not None:
             self.reader.start()
             log.info("GPS reading from %s", self.source)
+        self._ticker.start()
         return self
 
     def stop(self) -> None:
+        self._stop.set()
         if self.reader is not None:
             self.reader.stop()
+        if self._ticker.is_alive():
+            self._ticker.join(2)
+
+    def _tick(self) -> None:
+        """The live topic also without fixes (no GPS, unplugged, a tunnel): the vitals go on."""
+        while not self._stop.wait(TICK_S):
+            with self._fix_lock:
+                try:
+                    self._refresh_rits()
+                    self._send_live()
+                except Exception:
+                    log.exception("GPS: live tick failed")
 
     @property
     def source(self) -> str | None:
@@ -176,6 +198,7 @@ class GpsRuntime:
     def handle_fix(self, fix: Fix, received_at: datetime) -> None:
         at = fix_moment(fix, received_at)
         self.counters["fixes"] += 1
+        self._last_epoch = (fix.has_position, self._monotonic())
         if fix.has_position:
             self.counters["fixes_with_position"] += 1
             for estimator in self._estimators.values():
@@ -190,7 +213,7 @@ class GpsRuntime:
                 self._watches.pop(watch.rit_id, None)  # purged meanwhile
             except Exception:
                 log.exception("GPS: rit %s not updated", watch.rit_id)
-        self._send_live(fix)
+        self._send_live()
 
     def _standing(self, fix: Fix, at: datetime) -> bool:
         """Parked for 20 s or more (on scene, at the post): the ETA is unknown, not "later every
@@ -273,7 +296,7 @@ class GpsRuntime:
         data = {**live_position(fix, at, eta), "seh_id": seh_id}
         return VehiclePositionData.model_validate(data).model_dump(mode="json", exclude_none=True)
 
-    def _send_live(self, fix: Fix) -> None:
+    def _send_live(self) -> None:
         """The live topic to each SEH with an announced rit of this vehicle."""
         targets: dict[str, list[str]] = {}
         for watch in self._watches.values():
@@ -285,10 +308,14 @@ class GpsRuntime:
                 continue
             payload = {"vehicle_id": self.settings.vehicle_id, "sent_at": utc_now(), "rit_ids": sorted(rit_ids),
                        "vitals": self.service.live.snapshot(), "position": self._live_position(seh_id),
-                       "gps": {"state": self.state, "fix": fix.has_position}}
+                       "gps": {"state": self.state, "fix": self._has_fix(now)}}
             if self._publish_live(seh_id, payload):
                 self._live_sent_at[seh_id] = now
                 self.counters["live_published"] += 1
+
+    def _has_fix(self, now: float) -> bool:
+        """The receiver's newest epoch, at most 3 s ago, had a position."""
+        return self._last_epoch is not None and self._last_epoch[0] and now - self._last_epoch[1] <= FIX_FRESH_S
 
     def _live_position(self, seh_id: str) -> dict | None:
         latest = self._latest

@@ -226,16 +226,31 @@ def test_the_http_api(rig, drive):
     assert "proposals.read" in actions and "track.read" in actions
 
 
-def test_without_a_gps_the_api_says_so(tmp_path, monkeypatch):
+def test_without_a_gps_the_api_says_so_and_the_live_topic_carries_the_vitals(tmp_path, monkeypatch):
     monkeypatch.delenv("RITLINK_CONFIG", raising=False)
     settings = load_edge_settings(None, database=tmp_path / "edge.db")
     store = EdgeStore(settings.database)
     service = EdgeService(settings, store, LiveVitals())
-    service.position = GpsRuntime(settings, service).start()
-    client = TestClient(create_app(service))
-    assert client.get("/api/v1/position").json()["state"] == "not_configured"
-    assert "gps" not in client.get("/-/health").json()["devices"]
-    store.close()
+    rit_id = service.create_rit("seh-umcu", "A1", actor=CREW)["rit_id"]
+    service.announce(rit_id, actor=CREW)
+    published = []
+    service.position = GpsRuntime(settings, service, lambda seh, payload: published.append((seh, payload)) or True)
+    service.position.start()
+    try:
+        client = TestClient(create_app(service))
+        assert client.get("/api/v1/position").json()["state"] == "not_configured"
+        assert "gps" not in client.get("/-/health").json()["devices"]
+        assert "vehicle_position" not in rig_form(service, rit_id)
+        seh_id, payload = wait_until(lambda: published and published[0], 3, what="live without a GPS")
+        assert seh_id == "seh-umcu" and payload["rit_ids"] == [rit_id] and payload["position"] is None
+        assert payload["gps"] == {"state": "not_configured", "fix": False} and payload["vitals"] == []
+    finally:
+        service.position.stop()
+        store.close()
+
+
+def rig_form(service: EdgeService, rit_id: str) -> dict:
+    return service.rit_view(rit_id, actor=CREW)["form"]
 
 
 def test_fixes_from_a_gpsd(rig, tmp_path):
