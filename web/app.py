@@ -13,6 +13,7 @@ from edge.audit import Actor
 from edge.service import DomainError, EdgeService, RitNotFound, StoreFullError
 from web.api_rits import actor, rit_router
 from web.status_routes import add_status_routes
+from web.api_position import position_router
 
 HERE = Path(__file__).parent
 
@@ -24,6 +25,7 @@ def create_app(service: EdgeService) -> FastAPI:
     templates = Jinja2Templates(directory=HERE / "templates")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(rit_router(service))
+    app.include_router(position_router(service))
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
