@@ -188,6 +188,15 @@ def warnings_for(status: dict[str, Any]) -> list[str]:
     return found
 
 
+def _all_device_states(service) -> dict[str, str]:
+    """Monitors from the live vitals, the GPS from the position runtime (when there is one)."""
+    states = dict(service.live.device_states())
+    position = getattr(service, "position", None)
+    if position is not None:
+        states.update(position.device_states())
+    return states
+
+
 def collect(service) -> dict[str, Any]:
     """The status of the running tablet service (edge.service.EdgeService), as JSON data."""
     settings = service.settings
@@ -195,7 +204,7 @@ def collect(service) -> dict[str, Any]:
         "service": "running",
         "vehicle_id": settings.vehicle_id,
         "checked_at": utc_now(),
-        "devices": device_figures(service.live.device_states(), service.live.snapshot()),
+        "devices": device_figures(_all_device_states(service), service.live.snapshot()),
         "broker": {"url": settings.broker_url, "connected": bool(service.broker_connected())},
         "outbox": outbox_figures(service.store.query),
         "disk": disk_figures(settings.database),

@@ -124,6 +124,8 @@ def _from_csv(text: str) -> list[Waypoint]:
 
 def shipped_route(name: str) -> Path | None:
     """One of the example routes by name (``utrecht-city``, ``rural``), or None."""
+    if "/" in name or "*" in name or "?" in name:
+        return None  # a path (absolute paths cannot be globbed relative to a folder), not a name
     for candidate in sorted(ROUTES_DIR.glob(f"{name}.*")):
         return candidate
     return None

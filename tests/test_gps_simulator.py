@@ -202,3 +202,10 @@ def test_cli_sim_gps_replay_reaches_a_reader(tmp_path):
         sim.wait(5)
     fixes = [json.loads(line) for line in result.stdout.splitlines()]
     assert len([f for f in fixes if f["lat"] is not None]) >= 5
+
+
+def test_an_absolute_route_path_is_a_file_not_a_shipped_name(tmp_path):
+    from simulators.gps_route import shipped_route
+
+    assert shipped_route(str(tmp_path / "route.csv")) is None
+    assert shipped_route("utrecht-city") is not None
