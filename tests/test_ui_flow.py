@@ -72,4 +72,20 @@ def test_full_crew_flow_seen_on_the_seh_board(chromium, broker, monitor, edge_pr
     expect(board.locator(f"tr[data-rit='{rit_id}']")).to_have_attribute("data-status", "overdracht",
                                                                         timeout=SEEN_WITHIN_MS)
     assert httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}").json()["lifecycle"] == "overdracht"
+
+    # The SEH page marks what is new since the last look; the version history keeps every message.
+    board.click(f"tr[data-rit='{rit_id}'] a")
+    expect(board.locator(".regel.nieuw").first).to_be_visible()
+    board.fill("input[name=diagnosis]", "CVA links")
+    board.select_option("select[name=disposition]", "opgenomen verpleegafdeling")
+    board.click("button:has-text('Terugkoppeling versturen')")
+    expect(board.locator(".terugkoppeling")).to_contain_text("CVA links")
+    board.goto(f"{seh.base_url}/rits/{rit_id}/versies?seq=1")
+    expect(board.locator("h2:has-text('Versie #1')")).to_be_visible()
+
+    # The crew sees the SEH's diagnosis beside its own werkdiagnose.
+    wait_until(lambda: httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}").json()["feedback"], 10,
+               what="SEH-terugkoppeling on the tablet")
+    open_tab(tablet, "Werkdiagnose")
+    expect(tablet.locator(".terugkoppeling")).to_contain_text("CVA links · opgenomen verpleegafdeling")
     assert recorder.foreign() == [], recorder.foreign()
