@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from seh.feedback import Disposition, FeedbackIn
 from seh.store import FeedbackTooEarly, SehStore
 from web.sse import change_stream, sse_response
-from web.view_model import entries_of, register_filters
+from web.view_model import entries_of, patient_words, register_filters
 
 HERE = Path(__file__).parent
 WEB = HERE.parent / "web"
@@ -32,7 +32,6 @@ def board_row(row: dict[str, Any], live: dict | None) -> dict[str, Any]:
     """One arrivals line, in the words the board shows."""
     form = row["form"]
     patient = form.get("patient") or {}
-    age = patient.get("age_years") or patient.get("estimated_age_years")
     limits = [e["summary"] for e in entries_of(form.get("treatment_limits"))
               if not e.get("corrected_by") and (e.get("limits") or e.get("status") == "bekend")]
     vitals = (live or {}).get("data", {}).get("vitals") if isinstance(live, dict) else None
@@ -42,7 +41,7 @@ def board_row(row: dict[str, Any], live: dict | None) -> dict[str, Any]:
         "status_words": STATUS_WORDS.get(row["status"], row["status"]),
         "urgency": form.get("melding", {}).get("urgency", "—"),
         "eta": form.get("eta") or form.get("destination_eta"),
-        "patient": " · ".join(str(x) for x in (patient.get("sex"), f"{int(age)} jr" if age else None) if x) or "onbekend",
+        "patient": patient_words(patient),
         "diagnosis": _latest_text(form.get("diagnoses"), "text"),
         "limits": "; ".join(limits), "live": shown_live, "updated_at": row["updated_at"],
     }
@@ -56,7 +55,8 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
     templates = Jinja2Templates(directory=[HERE / "templates", WEB / "templates"])
     register_filters(templates.env)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
-    seen: dict[str, int] = {}  # rit -> highest entry position shown on this board's rit page
+    # rit -> highest entry position at the last opening; "rit:before" -> the one before that
+    seen: dict[str, int | None] = {}
 
     def theme(request: Request) -> str:
         return "nacht" if request.query_params.get("thema") == "nacht" or request.cookies.get(
@@ -111,25 +111,28 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         return {"rit_id": rit_id, "read": True}
 
     # -- pages ------------------------------------------------------------------------
-    def rit_context(request: Request, rit_id: str) -> dict[str, Any]:
+    def rit_context(request: Request, rit_id: str, new_view: bool) -> dict[str, Any]:
+        """``new_view``: a person opened the page (the live refresh keeps the highlight of that view)."""
         row = store.rit(rit_id)
         if row is None:
             raise HTTPException(404, "rit niet gevonden")
         mark_read(rit_id)  # a person opened (or is watching) it: that is what "read" means
         positions = [e["position"] for s in _sections(row["form"]) for e in entries_of(s)]
-        previous = seen.get(rit_id)
-        seen[rit_id] = max(positions, default=0)
+        if new_view:
+            seen[f"{rit_id}:before"] = seen.get(rit_id)
+            seen[rit_id] = max(positions, default=0)
+        previous = seen.get(f"{rit_id}:before")
         return {"seh_id": store.seh_id, "row": row, "form": row["form"], "seen_position": previous,
                 "summary": board_row(row, None), "feedback": store.feedback_for(rit_id),
                 "dispositions": get_args(Disposition), "theme": theme(request)}
 
     @app.get("/rits/{rit_id}", response_class=HTMLResponse)
     def rit_page(request: Request, rit_id: str) -> HTMLResponse:
-        return templates.TemplateResponse(request, "rit.html", rit_context(request, rit_id))
+        return templates.TemplateResponse(request, "rit.html", rit_context(request, rit_id, True))
 
     @app.get("/rits/{rit_id}/inhoud", response_class=HTMLResponse)
     def rit_body(request: Request, rit_id: str) -> HTMLResponse:
-        return templates.TemplateResponse(request, "_rit_body.html", rit_context(request, rit_id))
+        return templates.TemplateResponse(request, "_rit_body.html", rit_context(request, rit_id, False))
 
     @app.get("/rits/{rit_id}/versies", response_class=HTMLResponse)
     def versions(request: Request, rit_id: str, seq: int | None = None) -> HTMLResponse:

@@ -64,11 +64,11 @@ def test_full_crew_flow_seen_on_the_seh_board(chromium, broker, monitor, edge_pr
     expect(tablet.locator("#sync")).to_contain_text("gelezen door SEH", timeout=5000)
 
     # Overdracht (the form is incomplete: the crew says so explicitly).
+    board.goto(seh.base_url + "/")
     open_tab(tablet, "Overdracht")
     tablet.click("a:has-text('Overdracht')>>nth=-1")
     tablet.check("input[name=onvolledig]")
     tablet.click("button:has-text('Ja, overdracht versturen')")
-    board.goto(seh.base_url + "/")
     expect(board.locator(f"tr[data-rit='{rit_id}']")).to_have_attribute("data-status", "overdracht",
                                                                         timeout=SEEN_WITHIN_MS)
     assert httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}").json()["lifecycle"] == "overdracht"

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from edge.entries import CLIENT_KINDS, parse_data
+from edge.plausibility import VITALS
 from edge.service import DomainError, EdgeService, IdempotencyKey
 from web import session
 from web.view_model import TABS, header_model, medication_buttons, register_filters, tab_model
@@ -28,15 +29,15 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 register_filters(templates.env)
 
-# ABCDE letter -> (entry kind, coded field, value list, is the field a list)
+# ABCDE letter -> (entry kind, coded field, value list, is the field a list, heading, field label)
 ABCDE_FIELDS = {
-    "A": ("airway", "status", "airway_status", False),
-    "B": ("breathing", "findings", "breathing_findings", True),
-    "C": ("circulation", "skin", "skin_findings", True),
-    "D": ("disability", "acvpu", "acvpu", False),
-    "E": ("exposure", "skin", "skin_findings", True),
+    "A": ("airway", "status", "airway_status", False, "Luchtweg", "Status luchtweg"),
+    "B": ("breathing", "findings", "breathing_findings", True, "Ademhaling", "Bevinding"),
+    "C": ("circulation", "skin", "skin_findings", True, "Circulatie", "Huid"),
+    "D": ("disability", "acvpu", "acvpu", False, "Neurologie", "ACVPU"),
+    "E": ("exposure", "skin", "skin_findings", True, "Exposure", "Huid"),
 }
-MANUAL_VITALS = ("heart_rate", "bp_systolic", "bp_diastolic", "spo2", "respiratory_rate", "temperature")
+MANUAL_VITALS = ("heart_rate", "bp_systolic", "bp_diastolic", "spo2", "resp_rate", "temperature", "glucose")
 
 
 def _number(value: str | None) -> float | None:
@@ -90,7 +91,7 @@ def pages_router(service: EdgeService) -> APIRouter:
                                note=request.query_params.get("melding", ""),
                                header=header_model(service, view),
                                model=tab_model(service, view, tab, crew.actor(request)),
-                               lists=service.value_lists(), abcde=ABCDE_FIELDS, manual_vitals=MANUAL_VITALS,
+                               lists=service.value_lists(), abcde=ABCDE_FIELDS, manual_vitals={n: VITALS[n].label for n in MANUAL_VITALS},
                                medication_buttons=medication_buttons(service))
         return templates.TemplateResponse(request, "rit.html", context, status_code=status)
 
@@ -178,7 +179,7 @@ def pages_router(service: EdgeService) -> APIRouter:
     async def save_abcde(request: Request, rit_id: str, letter: str) -> Response:
         if letter not in ABCDE_FIELDS:
             raise HTTPException(404)
-        kind, field, _, many = ABCDE_FIELDS[letter]
+        kind, field, _, many = ABCDE_FIELDS[letter][:4]
 
         def action(who, fields, key):
             data: dict[str, Any] = {}

@@ -28,7 +28,8 @@ def sse_event(name: str, html: str) -> str:
 
 async def change_stream(request: Request, version: Callable[[], object], render: Callable[[], str],
                         name: str) -> AsyncIterator[str]:
-    """Send ``render()`` as event ``name`` each time ``version()`` changes, until the client leaves."""
+    """Send ``render()`` as event ``name`` each time ``version()`` changes (and once at the start,
+    so nothing between the page's render and the stream's start is missed), until the client leaves."""
     last: object = object()
     quiet = 0.0
     while not await request.is_disconnected():

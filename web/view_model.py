@@ -26,6 +26,14 @@ LIFECYCLE_WORDS = {"concept": "concept", "aangekondigd": "vooraangekondigd", "ov
 META = {"author", "clinical_time", "position", "recorded_at", "source", "corrected_by", "correction_reason",
         "replaces", "replaces_reason", "withdrawn", "confirmed_unusual", "nagekomen", "code", "loinc", "label",
         "unit", "parameter", "given_by"}
+FIELD_WORDS = {"status": "status", "findings": "bevindingen", "text": "toelichting", "skin": "huid",
+               "acvpu": "ACVPU", "drug": "middel", "dose": "dosis", "route": "toediening", "procedure": "verrichting",
+               "result": "resultaat", "signs_symptoms": "klachten", "medication_history": "medicatie",
+               "past_history": "voorgeschiedenis", "last_intake": "laatste inname", "events": "gebeurtenis",
+               "not_state": "", "sex": "geslacht", "estimated_age_years": "leeftijd (geschat)", "name": "naam",
+               "which": "tijd", "at": "om", "urgency": "urgentie", "reason": "reden", "seh_id": "SEH",
+               "event": "gebeurtenis", "onvolledig": "onvolledig", "missing": "ontbrak", "bleeding": "bloeding",
+               "interventions": "interventies", "oxygen_device": "zuurstof", "region": "regio"}
 COMMON_DRUGS = ("acetylsalicylzuur", "nitroglycerine", "fentanyl", "paracetamol", "morfine", "ondansetron")
 
 
@@ -63,8 +71,16 @@ def summary(entry: dict[str, Any]) -> str:
             value = ", ".join(str(v.get("region", v)) if isinstance(v, dict) else str(v) for v in value)
         elif isinstance(value, float) and value.is_integer():
             value = int(value)
-        parts.append(f"{key.replace('_', ' ')}: {value}")
+        word = FIELD_WORDS.get(key, key.replace("_", " "))
+        parts.append(f"{word}: {value}" if word else str(value))
     return "; ".join(parts) or "—"
+
+
+def patient_words(patient: dict[str, Any]) -> str:
+    age = patient.get("age_years") or patient.get("estimated_age_years")
+    sex = {"M": "man", "F": "vrouw"}.get(patient.get("sex"), "")
+    parts = [patient.get("name"), sex, f"{int(age)} jaar" if age else None]
+    return ", ".join(p for p in parts if p) or "patiënt onbekend"
 
 
 def header_model(service: EdgeService, view: dict[str, Any]) -> dict[str, Any]:
@@ -75,9 +91,7 @@ def header_model(service: EdgeService, view: dict[str, Any]) -> dict[str, Any]:
     allergies = [e["summary"] for e in entries_of(form.get("allergies")) if not e.get("corrected_by")]
     online = service.health()["broker"] == "connected"
     return {
-        "patient": ", ".join(str(x) for x in (patient.get("name"), patient.get("sex"),
-                                              patient.get("age_years") or patient.get("estimated_age_years"))
-                             if x) or "patiënt onbekend",
+        "patient": patient_words(patient),
         "urgency": form.get("melding", {}).get("urgency", "—"),
         "seh_name": seh["name"] if seh else form.get("destination_seh", "—"),
         "eta": form.get("eta") or form.get("destination_eta"),
