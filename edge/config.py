@@ -34,6 +34,19 @@ class SehDestination(BaseModel):
     id: str = Field(pattern=ID_PATTERN)
     name: str = Field(min_length=1)
     phone: str = Field(min_length=1)
+    # Where the SEH is (WGS 84) and its geofence: for the ETA and the proposed aankomst SEH.
+    # Optional: an SEH without coordinates gets neither.
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    geofence_m: float | None = Field(default=None, gt=0, le=5000)
+
+    @model_validator(mode="after")
+    def _coordinates_complete(self):
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon (or neither)")
+        if self.geofence_m is not None and self.lat is None:
+            raise ValueError("geofence_m needs lat and lon")
+        return self
 
 
 class BrokerAddress(BaseModel):
@@ -166,6 +179,18 @@ class EdgeSettings(_Common):
     retention_hours: float = Field(default=24.0, gt=0)
     # TOML or JSON file whose lists replace the shipped Dutch value lists (edge/valuelists.py).
     value_lists_file: Path | None = None
+
+    # GPS: a receiver on a pyserial URL or device path (gps_source "serial"), or a gpsd already
+    # running on the tablet (gps_source "gpsd"). Without gps_url and gpsd there is no GPS.
+    gps_source: Literal["serial", "gpsd"] = "serial"
+    gps_url: str | None = None
+    gps_baud: int = Field(default=9600, ge=300, le=921600)
+    gpsd_host: str = "127.0.0.1"
+    gpsd_port: int = Field(default=2947, ge=1, le=65535)
+
+    @property
+    def gps_enabled(self) -> bool:
+        return self.gps_source == "gpsd" or bool(self.gps_url)
 
     def seh(self, seh_id: str) -> SehDestination | None:
         return next((s for s in self.sehs if s.id == seh_id), None)

@@ -473,3 +473,28 @@ def bsn_valid(bsn: str) -> bool:
     digits = [int(c) for c in bsn]
     total = sum(w * d for w, d in zip(range(9, 1, -1), digits[:8], strict=True)) - digits[8]
     return total % 11 == 0 and total != 0
+
+
+# -- the vehicle's position (a system kind, written by edge/gps_runtime.py) ----------------------
+class EtaData(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seconds: int = Field(ge=0)
+    arrival_at: str
+    distance_m: int = Field(ge=0)
+    method: Literal["route_speeds", "route", "great_circle"]
+
+
+class VehiclePositionData(EntryData):
+    """Where the vehicle was and its ETA at the destination SEH: at the vooraankondiging and
+    whenever the ETA moves by a minute or more (not every fix: each change is a message)."""
+
+    at: str
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    speed_mps: float | None = None
+    track: float | None = None
+    seh_id: str | None = None
+    eta: EtaData | None = None
+
+
+SYSTEM_KINDS["vehicle_position"] = VehiclePositionData

@@ -47,6 +47,9 @@ SCORE_KINDS = frozenset({"vital", "gcs", "pain", "disability", "breathing", "spo
 META_KEYS = frozenset({"clinical_time", "recorded_at", "author", "source", "position", "replaces", "replaces_reason",
                        "nagekomen", "confirmed_unusual", "withdrawn", "corrected_by", "correction_reason"})
 IDENTIFYING = ("name", "bsn", "date_of_birth")
+# History kinds that appear in a form only once used, so forms without them keep their shape:
+# ``vehicle_position`` (GPS position and ETA, edge/gps_runtime.py), its newest as a current view.
+LATER_HISTORY_KINDS = ("vehicle_position",)
 
 
 def new_form(header: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +76,8 @@ def new_form(header: dict[str, Any]) -> dict[str, Any]:
 def collection(form: dict[str, Any], kind: str) -> dict[str, Any]:
     if kind in HISTORY_KINDS:
         return form["history"][kind]
+    if kind in LATER_HISTORY_KINDS:
+        return form["history"].setdefault(kind, {})
     try:
         path = COLLECTIONS[kind]
     except KeyError:
@@ -114,7 +119,7 @@ def apply_entry_in_place(form: dict[str, Any], entry: dict[str, Any]) -> dict[st
     if kind == "lifecycle":
         _apply_lifecycle(form, items[entry["entry_id"]])
     else:
-        if kind in HISTORY_KINDS:
+        if kind in HISTORY_KINDS or kind in LATER_HISTORY_KINDS:
             _refold(form, kind)
         if form["status"] == ANNOUNCED:
             form["status"] = UPDATED
@@ -148,6 +153,9 @@ def _refold(form: dict[str, Any], kind: str) -> None:
     items = _in_order(form["history"][kind])
     if kind == "time":
         form["times"] = {i["which"]: i["at"] for i in items}
+        return
+    if kind == "vehicle_position":  # the newest whole: an ETA left out means none now
+        form[kind] = _data(items[-1]) if items else {}
         return
     if kind == "destination":
         if items:

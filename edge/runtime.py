@@ -7,6 +7,7 @@ import threading
 
 from devices.monitors import PROTOCOLS, open_monitor
 from edge.config import EdgeSettings
+from edge.gps_runtime import GpsRuntime
 from edge.live_vitals import LiveVitals
 from edge.service import EdgeService
 from edge.store import EdgeStore
@@ -33,6 +34,9 @@ class EdgeRuntime:
         self._housekeeping = threading.Thread(target=self._purge_loop, name="retention", daemon=True)
 
     def start(self) -> EdgeRuntime:
+        # Always there (proposals and /api/v1/position answer without a GPS); reads only when configured.
+        self.service.position = GpsRuntime(self.settings, self.service, self.sync.publish_live).start()
+        self.devices.append(self.service.position)
         if self.settings.monitor_url:
             protocol = self.settings.monitor_protocol
             self.live.watch_device(MONITOR_DEVICE_ID, PROTOCOLS[protocol].silence_timeout_s)

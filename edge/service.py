@@ -22,7 +22,7 @@ from edge.config import EdgeSettings
 from edge.db import StoreFullError
 from edge.entries import CLIENT_KINDS, NOT_STATES, EntryData, TimeData, parse_data, utc_iso, validate
 from edge.errors import DomainError, raise_all
-from edge.form import HANDED_OVER, URGENCIES, missing_for_overdracht
+from edge.form import ACTIVE_STATUSES, CONCEPT, HANDED_OVER, URGENCIES, missing_for_overdracht
 from edge.live_vitals import LiveVitals
 from edge.receipt_watch import parse_time, receipt_warnings
 from edge.plausibility import LIMITS, VITAL_BY_MDC, VITALS, check_all
@@ -50,6 +50,9 @@ class EdgeService:
         # Set by the runtime: wakes the MQTT sender after a write; reports the link state.
         self.on_outbox_write: Callable[[], None] = lambda: None
         self.broker_connected: Callable[[], bool] = lambda: False
+        # Set by the runtime when a GPS is configured (edge/gps_runtime.GpsRuntime): the
+        # vehicle's position and ETA for the vooraankondiging, proposals, the GPS state.
+        self.position: Any = None
 
     # -- helpers ----------------------------------------------------------------------------
     def _write(self, fn: Callable[[Tx], dict], actor: Actor, action: str, rit_id: str | None,
@@ -272,8 +275,37 @@ class EdgeService:
 
     # -- lifecycle --------------------------------------------------------------------------
     def announce(self, rit_id: str, *, actor: Actor, idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
-        return self._write(lambda tx: lifecycle.announce(tx, rit_id, self._now_entry(actor)),
-                           actor, "rit.announce", rit_id, idempotency)
+        def op(tx: Tx) -> dict:
+            self._position_for_announce(tx, rit_id)
+            return lifecycle.announce(tx, rit_id, self._now_entry(actor))
+
+        return self._write(op, actor, "rit.announce", rit_id, idempotency)
+
+    def _position_for_announce(self, tx: Tx, rit_id: str) -> None:
+        """The vooraankondiging carries where the vehicle is and its ETA (when the GPS knows)."""
+        form = tx.form(rit_id)
+        if self.position is None or form["status"] != CONCEPT:
+            return  # no GPS; or lifecycle.announce refuses it anyway
+        found = self.position.position_entry(form["destination_seh"])
+        if found is not None:
+            data, at = found
+            tx.append(rit_id, [self._entry("vehicle_position", data, audit.SYSTEM, utc_iso(at), "device:gps")],
+                      notify=False)
+
+    def record_vehicle_position(self, rit_id: str, data: dict[str, Any], at: datetime) -> dict[str, Any]:
+        """A new position and ETA into an announced rit's form (the GPS runtime decides when:
+        every form change is a message to the SEH). Nothing is written for another status."""
+        entry = self._entry("vehicle_position", data, audit.SYSTEM, utc_iso(at), "device:gps")
+
+        def op(tx: Tx) -> dict:
+            if tx.form(rit_id)["status"] not in ACTIVE_STATUSES:
+                return {"rit_id": rit_id, "written": False}
+            tx.append(rit_id, [entry])
+            tx.audit_detail = {"entry_ids": [entry["entry_id"]]}
+            return {"rit_id": rit_id, "written": True, "entry_ids": [entry["entry_id"]],
+                    "form_sha256": tx.sha(rit_id)}
+
+        return self._write(op, audit.SYSTEM, "rit.vehicle_position", rit_id, None)
 
     def overdracht(self, rit_id: str, *, actor: Actor, onvolledig: bool = False,
                    idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
@@ -408,7 +440,8 @@ class EdgeService:
             "status": "ok",
             "vehicle_id": self.settings.vehicle_id,
             "broker": "connected" if self.broker_connected() else "disconnected",
-            "devices": self.live.device_states(),
+            "devices": {**self.live.device_states(),
+                        **(self.position.device_states() if self.position is not None else {})},
             "outbox_depth": self.store.outbox_depth(),
         }
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
-from edge import audit, feedback_inbox, outbox
+from edge import audit, feedback_inbox, outbox, track_store
 from edge.audit import Actor
 from edge.canonical import canonical_json
 from edge.contract import new_id
@@ -130,6 +130,7 @@ EDGE_MIGRATIONS = [
     Migration(1, "rits, entries, outbox streams", _m1_initial),
     Migration(2, "entry corrections, idempotency keys, access log", _m2_clinical_record),
     Migration(3, "SEH-terugkoppeling inbox", feedback_inbox.migrate_feedback_inbox),
+    Migration(4, "rit track (GPS)", track_store.migrate_track),
 ]
 
 

@@ -15,6 +15,7 @@ from web.api_rits import actor, rit_router
 from web.pages import pages_router, templates as page_templates
 from web.sse import sse_router
 from web.status_routes import add_status_routes
+from web.api_position import position_router
 
 HERE = Path(__file__).parent
 
@@ -26,6 +27,7 @@ def create_app(service: EdgeService) -> FastAPI:
     templates = Jinja2Templates(directory=HERE / "templates")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(rit_router(service))
+    app.include_router(position_router(service))
     # The tablet pages (their "/" is the rit list) and the live-vitals stream.
     app.include_router(pages_router(service))
     app.include_router(sse_router(service, page_templates))
@@ -54,7 +56,12 @@ def create_app(service: EdgeService) -> FastAPI:
 
     @app.get("/api/v1/vitals/live")
     def live_vitals() -> dict:
-        return {"devices": service.live.device_states(), "values": service.live.snapshot()}
+        live = service.live
+        return {"devices": live.device_states(), "values": live.snapshot(), "alarms": live.alarms()}
+
+    @app.get("/api/v1/vitals/trend")
+    def vitals_trend() -> dict:
+        return service.live.trend()
 
     @app.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
     def api_docs(request: Request) -> HTMLResponse:
