@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from seh.feedback import Disposition, FeedbackIn
 from seh.store import FeedbackTooEarly, SehStore
 from web.sse import change_stream, sse_response
-from web.view_model import entries_of, patient_words, register_filters
+from web.view_model import entries_of, eta_of, patient_words, register_filters
 
 HERE = Path(__file__).parent
 WEB = HERE.parent / "web"
@@ -40,7 +40,7 @@ def board_row(row: dict[str, Any], live: dict | None) -> dict[str, Any]:
         "rit_id": row["rit_id"], "seq": row["seq"], "status": row["status"],
         "status_words": STATUS_WORDS.get(row["status"], row["status"]),
         "urgency": form.get("melding", {}).get("urgency", "—"),
-        "eta": form.get("eta") or form.get("destination_eta"),
+        "eta": eta_of(form),
         "patient": patient_words(patient),
         "diagnosis": _latest_text(form.get("diagnoses"), "text"),
         "limits": "; ".join(limits), "live": shown_live, "updated_at": row["updated_at"],

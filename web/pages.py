@@ -199,6 +199,19 @@ def pages_router(service: EdgeService) -> APIRouter:
         return await save(request, rit_id, "vitals", lambda who, f, key: service.accept_vitals(
             rit_id, actor=who, confirm=bool(f.get("confirm")), idempotency=key))
 
+    @router.post("/rits/{rit_id}/vitals/nibp/{proposal_id}")
+    async def accept_nibp(request: Request, rit_id: str, proposal_id: str) -> Response:
+        return await save(request, rit_id, "vitals", lambda who, f, key: service.accept_nibp(
+            rit_id, proposal_id, actor=who, confirm=bool(f.get("confirm")), idempotency=key))
+
+    @router.post("/rits/{rit_id}/voorstel/{proposal_id}")
+    async def confirm_proposed_time(request: Request, rit_id: str, proposal_id: str) -> Response:
+        def action(who, fields, key):
+            if getattr(service, "position", None) is None:
+                raise DomainError("geen GPS: er zijn geen voorgestelde tijden")
+            service.position.confirm(rit_id, proposal_id, actor=who, idempotency=key)
+        return await save(request, rit_id, "melding", action)
+
     @router.post("/rits/{rit_id}/vitals")
     async def manual_vitals(request: Request, rit_id: str) -> Response:
         def action(who, fields, key):

@@ -76,6 +76,11 @@ def summary(entry: dict[str, Any]) -> str:
     return "; ".join(parts) or "—"
 
 
+def eta_of(form: dict[str, Any]) -> str | None:
+    """The arrival time the GPS estimated for the destination (form.vehicle_position), if any."""
+    return ((form.get("vehicle_position") or {}).get("eta") or {}).get("arrival_at")
+
+
 def patient_words(patient: dict[str, Any]) -> str:
     age = patient.get("age_years") or patient.get("estimated_age_years")
     sex = {"M": "man", "F": "vrouw"}.get(patient.get("sex"), "")
@@ -94,7 +99,7 @@ def header_model(service: EdgeService, view: dict[str, Any]) -> dict[str, Any]:
         "patient": patient_words(patient),
         "urgency": form.get("melding", {}).get("urgency", "—"),
         "seh_name": seh["name"] if seh else form.get("destination_seh", "—"),
-        "eta": form.get("eta") or form.get("destination_eta"),
+        "eta": eta_of(form),
         "limits": limits, "allergies": allergies,
         "sync": sync_state(view), "online": online,
         "lifecycle": LIFECYCLE_WORDS.get(view["lifecycle"], view["lifecycle"]),
@@ -115,7 +120,9 @@ def tab_model(service: EdgeService, view: dict[str, Any], tab: str, actor: Actor
         "procedures": entries_of(form.get("procedures")),
         "diagnoses": entries_of(form.get("diagnoses")),
         "feedback": view.get("feedback") or [],
-        "nibp": service.live.nibp_proposals() if hasattr(service.live, "nibp_proposals") else [],
+        "nibp": service.live.nibp_proposals(),
+        "proposals": [p for p in (service.position.proposals(view["rit_id"], actor=actor)
+                                  if getattr(service, "position", None) is not None else []) if p["state"] == "open"],
     }
 
 
