@@ -1,5 +1,5 @@
 """Accessibility in the browser: axe-core (vendored) finds no serious or critical violation on
-the main pages in both themes, and every clickable element on the tablet is at least 48x48 CSS
+the main pages in both themes (with the 7:1 contrast rule switched on), and every clickable element on the tablet is at least 48x48 CSS
 px, primary actions at least 64 px."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ MEASURE = """() => [...document.querySelectorAll('a[href], button, select, input
 
 def axe_problems(page) -> list[str]:
     page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations'], rules: {'color-contrast-enhanced': {enabled: true}}})).violations")
     return [f"{v['id']} ({v['impact']}): {v['nodes'][0]['html'][:100]}" for v in result
             if v["impact"] in ("serious", "critical")]
 
