@@ -42,3 +42,15 @@ def test_header_shows_the_gps_eta(api):  # noqa: F811
                 "method": "route"}}, at)
     header = api.client.get(f"/rits/{rit_id}/kop").text
     assert f"aankomst {klok(arrival.isoformat())}" in header
+
+
+def test_new_rit_carries_the_signed_in_crew_once_even_when_sent_twice(api):  # noqa: F811
+    token = signed_in(api)
+    form = {"csrf": token, "idem": "new-1", "urgency": "A2", "destination_seh": "seh-umcu"}
+    first = api.client.post("/ritten", data=form, follow_redirects=False)
+    again = api.client.post("/ritten", data=form, follow_redirects=False)
+    assert first.headers["location"] == again.headers["location"]
+    assert len(api.get("/api/v1/rits")) == 1
+    rit_id = first.headers["location"].split("/")[2].split("?")[0]
+    crew_entries = [e for e in api.get(f"/api/v1/rits/{rit_id}/entries") if e["kind"] == "identification"]
+    assert [e["data"]["crew"] for e in crew_entries] == [[{"name": "J. de Vries"}]]

@@ -151,6 +151,11 @@ def pages_router(service: EdgeService) -> APIRouter:
             made = service.create_rit(str(fields.get("destination_seh", "")), str(fields.get("urgency", "")),
                                       actor=crew.actor(request), melding={k: v for k, v in melding.items() if v},
                                       idempotency=key)
+            # The signed-in crew goes on the form (a replayed key replays this write too).
+            crew_key = IdempotencyKey(key.key + ":crew", key.fingerprint) if key else None
+            service.add_entry(made["rit_id"], "identification",
+                              parse_data("identification", {"crew": [{"name": n} for n in crew.names]}),
+                              actor=crew.actor(request), idempotency=crew_key)
         except DomainError as exc:
             return templates.TemplateResponse(request, "rits.html", Page(request, crew).context(
                 rits=service.rits(actor=crew.actor(request)), sehs=service.sehs(), health=service.health(),
