@@ -57,6 +57,11 @@ def test_main_pages_pass_axe_and_touch_sizes(chromium, theme, broker, edge_proce
         page.goto(f"{edge.base_url}/rits/{rit_id}?tab={tab}")
         page.wait_for_selector(".tegels")
         problems[tab] = axe_problems(page) + too_small(page)
+    # The header strip never scrolls away.
+    page.goto(f"{edge.base_url}/rits/{rit_id}?tab=abcde")
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    assert page.evaluate("() => window.scrollY") > 200
+    assert page.evaluate("() => document.querySelector('#kop').getBoundingClientRect().top") == 0
     for step in ("vooraankondigen", "overdracht", "annuleren"):
         page.goto(f"{edge.base_url}/rits/{rit_id}/bevestig/{step}")
         problems[step] = axe_problems(page) + too_small(page)
