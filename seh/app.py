@@ -34,7 +34,7 @@ def board_row(row: dict[str, Any], live: dict | None) -> dict[str, Any]:
     patient = form.get("patient") or {}
     limits = [e["summary"] for e in entries_of(form.get("treatment_limits"))
               if not e.get("corrected_by") and (e.get("limits") or e.get("status") == "bekend")]
-    vitals = (live or {}).get("data", {}).get("vitals") if isinstance(live, dict) else None
+    vitals = live.get("vitals") if isinstance(live, dict) else None  # SehReceiver.live_for(vehicle_id)
     shown_live = ", ".join(f"{v.get('label')} {v.get('value')}" for v in vitals[:4]) if isinstance(vitals, list) else ""
     return {
         "rit_id": row["rit_id"], "seq": row["seq"], "status": row["status"],
