@@ -1,23 +1,79 @@
-"""The SEH HTTP app: JSON API and a minimal arrivals board."""
+"""The SEH HTTP app: JSON API, the arrivals board and the rit pages (auto-refreshed over SSE)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any, get_args
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 
-from seh.feedback import FeedbackIn
+from seh.feedback import Disposition, FeedbackIn
 from seh.store import FeedbackTooEarly, SehStore
+from web.sse import change_stream, sse_response
+from web.view_model import entries_of, eta_of, patient_words, register_filters
 
 HERE = Path(__file__).parent
+WEB = HERE.parent / "web"
+STATUS_WORDS = {"aangekondigd": "vooraangekondigd", "overdracht": "overgedragen", "geannuleerd": "geannuleerd",
+                "concept": "concept"}
 
 
-def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id: False) -> FastAPI:
-    """``mark_read(rit_id)`` sends the read receipt (the receiver's); the app never touches MQTT."""
+def _latest_text(section: dict | None, field: str) -> str:
+    active = [e for e in entries_of(section) if not e.get("corrected_by") and not e.get("withdrawn")]
+    return str(active[-1].get(field, "")) if active else ""
+
+
+def board_row(row: dict[str, Any], live: dict | None) -> dict[str, Any]:
+    """One arrivals line, in the words the board shows."""
+    form = row["form"]
+    patient = form.get("patient") or {}
+    limits = [e["summary"] for e in entries_of(form.get("treatment_limits"))
+              if not e.get("corrected_by") and (e.get("limits") or e.get("status") == "bekend")]
+    vitals = live.get("vitals") if isinstance(live, dict) else None  # SehReceiver.live_for(vehicle_id)
+    shown_live = ", ".join(f"{v.get('label')} {v.get('value')}" for v in vitals[:4]) if isinstance(vitals, list) else ""
+    return {
+        "rit_id": row["rit_id"], "seq": row["seq"], "status": row["status"],
+        "status_words": STATUS_WORDS.get(row["status"], row["status"]),
+        "urgency": form.get("melding", {}).get("urgency", "—"),
+        "eta": eta_of(form),
+        "patient": patient_words(patient),
+        "diagnosis": _latest_text(form.get("diagnoses"), "text"),
+        "limits": "; ".join(limits), "live": shown_live, "updated_at": row["updated_at"],
+    }
+
+
+def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id: False,
+               live_for=lambda vehicle_id: None) -> FastAPI:
+    """``mark_read(rit_id)`` sends the read receipt (the receiver's); the app never touches MQTT.
+    ``live_for(vehicle_id)`` gives the vehicle's latest live vitals, when the receiver has them."""
     app = FastAPI(title="ritlink SEH", docs_url="/api/docs", redoc_url=None)
-    templates = Jinja2Templates(directory=HERE / "templates")
+    templates = Jinja2Templates(directory=[HERE / "templates", WEB / "templates"])
+    register_filters(templates.env)
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    # rit -> highest entry position at the last opening; "rit:before" -> the one before that
+    seen: dict[str, int | None] = {}
+
+    def theme(request: Request) -> str:
+        return "nacht" if request.query_params.get("thema") == "nacht" or request.cookies.get(
+            "ritlink_thema") == "nacht" and request.query_params.get("thema") != "dag" else "dag"
+
+    def rows() -> list[dict[str, Any]]:
+        out = []
+        for summary in store.rits():
+            row = store.rit(summary["rit_id"])
+            if row is not None:
+                out.append(board_row(row, live_for(row["vehicle_id"])))
+        # By ETA when the vehicle gave one, else by the last update (newest first).
+        with_eta = sorted((r for r in out if r["eta"]), key=lambda r: r["eta"])
+        return with_eta + sorted((r for r in out if not r["eta"]), key=lambda r: r["updated_at"], reverse=True)
+
+    def board_version() -> object:
+        return tuple((r["rit_id"], r["seq"], r["status"], r["updated_at"]) for r in store.rits())
 
     @app.get("/-/health")
     def health() -> dict:
@@ -35,15 +91,18 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         return {"rit_id": rit_id, "vehicle_id": row["vehicle_id"], "status": row["status"], "seq": row["seq"],
                 "form": row["form"], "form_sha256": row["form_sha256"], "feedback": store.feedback_for(rit_id)}
 
-    @app.post("/api/v1/rits/{rit_id}/feedback", status_code=202)
-    def send_feedback(rit_id: str, body: FeedbackIn) -> dict:
+    def add_feedback(rit_id: str, body: FeedbackIn) -> dict:
         try:
             stored = store.add_feedback(rit_id, body)
         except FeedbackTooEarly:
             raise HTTPException(409, "terugkoppeling kan pas na de overdracht") from None
         if stored is None:
             raise HTTPException(404, "rit niet gevonden")
-        return {"msg_id": stored["msg_id"]}
+        return stored
+
+    @app.post("/api/v1/rits/{rit_id}/feedback", status_code=202)
+    def send_feedback(rit_id: str, body: FeedbackIn) -> dict:
+        return {"msg_id": add_feedback(rit_id, body)["msg_id"]}
 
     @app.post("/api/v1/rits/{rit_id}/read")
     def read(rit_id: str) -> dict:
@@ -51,16 +110,77 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
             raise HTTPException(404, "rit niet gevonden")
         return {"rit_id": rit_id, "read": True}
 
-    @app.get("/rits/{rit_id}", response_class=HTMLResponse)
-    def rit_page(request: Request, rit_id: str) -> HTMLResponse:
+    # -- pages ------------------------------------------------------------------------
+    def rit_context(request: Request, rit_id: str, new_view: bool) -> dict[str, Any]:
+        """``new_view``: a person opened the page (the live refresh keeps the highlight of that view)."""
         row = store.rit(rit_id)
         if row is None:
             raise HTTPException(404, "rit niet gevonden")
-        mark_read(rit_id)  # a person opened it: that is what "read" means
-        return templates.TemplateResponse(request, "rit.html", {"seh_id": store.seh_id, "rit": row})
+        mark_read(rit_id)  # a person opened (or is watching) it: that is what "read" means
+        positions = [e["position"] for s in _sections(row["form"]) for e in entries_of(s)]
+        if new_view:
+            seen[f"{rit_id}:before"] = seen.get(rit_id)
+            seen[rit_id] = max(positions, default=0)
+        previous = seen.get(f"{rit_id}:before")
+        return {"seh_id": store.seh_id, "row": row, "form": row["form"], "seen_position": previous,
+                "summary": board_row(row, None), "feedback": store.feedback_for(rit_id),
+                "dispositions": get_args(Disposition), "theme": theme(request)}
+
+    @app.get("/rits/{rit_id}", response_class=HTMLResponse)
+    def rit_page(request: Request, rit_id: str) -> HTMLResponse:
+        return templates.TemplateResponse(request, "rit.html", rit_context(request, rit_id, True))
+
+    @app.get("/rits/{rit_id}/inhoud", response_class=HTMLResponse)
+    def rit_body(request: Request, rit_id: str) -> HTMLResponse:
+        return templates.TemplateResponse(request, "_rit_body.html", rit_context(request, rit_id, False))
+
+    @app.get("/rits/{rit_id}/versies", response_class=HTMLResponse)
+    def versions(request: Request, rit_id: str, seq: int | None = None) -> HTMLResponse:
+        found = store.query("SELECT seq, status, applied_at, form_json FROM seh_versions WHERE rit_id = ?"
+                            " ORDER BY seq", [rit_id])
+        if not found:
+            raise HTTPException(404, "rit niet gevonden")
+        chosen = next((v for v in found if v["seq"] == seq), None)
+        return templates.TemplateResponse(request, "versions.html", {
+            "seh_id": store.seh_id, "rit_id": rit_id, "versions": found, "theme": theme(request),
+            "form": json.loads(chosen["form_json"]) if chosen else None, "shown_seq": seq, "seen_position": None})
+
+    @app.post("/rits/{rit_id}/terugkoppeling")
+    def feedback_form(rit_id: str, diagnosis: str = Form(""), disposition: str = Form(""),
+                      remarks: str = Form("")) -> RedirectResponse:
+        try:
+            body = FeedbackIn(diagnosis=diagnosis, disposition=disposition, remarks=remarks)
+        except ValidationError:
+            raise HTTPException(422, "vul diagnose en bestemming in") from None
+        add_feedback(rit_id, body)
+        return RedirectResponse(f"/rits/{rit_id}", status_code=303)
+
+    @app.get("/bord/rijen", response_class=HTMLResponse)
+    def board_rows(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "_board_rows.html", {"rows": rows()})
+
+    @app.get("/sse/bord")
+    async def board_stream(request: Request) -> StreamingResponse:
+        return sse_response(change_stream(request, board_version, lambda: "changed", "changed"))
+
+    @app.get("/sse/rits/{rit_id}")
+    async def rit_stream(request: Request, rit_id: str) -> StreamingResponse:
+        def version() -> object:
+            row = store.rit(rit_id)
+            return (row["seq"], row["status"], len(store.feedback_for(rit_id))) if row else None
+        return sse_response(change_stream(request, version, lambda: "changed", "changed"))
 
     @app.get("/", response_class=HTMLResponse)
     def board(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(request, "board.html", {"seh_id": store.seh_id, "rits": store.rits()})
+        return templates.TemplateResponse(request, "board.html", {
+            "seh_id": store.seh_id, "rows": rows(), "theme": theme(request)})
 
     return app
+
+
+def _sections(form: dict[str, Any]) -> list[dict]:
+    """Every entry collection of a form (for "what is new since the last view")."""
+    out = [v for v in (form.get("history") or {}).values() if isinstance(v, dict)]
+    out += list((form.get("primary_survey") or {}).values())
+    out += [v for k, v in form.items() if k not in ("history", "primary_survey") and isinstance(v, dict)]
+    return out

@@ -12,6 +12,8 @@ from fastapi.templating import Jinja2Templates
 from edge.audit import Actor
 from edge.service import DomainError, EdgeService, RitNotFound, StoreFullError
 from web.api_rits import actor, rit_router
+from web.pages import pages_router, templates as page_templates
+from web.sse import sse_router
 from web.status_routes import add_status_routes
 from web.api_position import position_router
 
@@ -26,6 +28,9 @@ def create_app(service: EdgeService) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(rit_router(service))
     app.include_router(position_router(service))
+    # The tablet pages (their "/" is the rit list) and the live-vitals stream.
+    app.include_router(pages_router(service))
+    app.include_router(sse_router(service, page_templates))
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:

@@ -1,0 +1,85 @@
+"""Form saves: a double tap records once, a POST without this shift's CSRF token is refused,
+and the crew can do a whole rit without JavaScript (plain forms, POST/redirect)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import expect
+
+from tests.harness.ui_browser import TABLET, chromium, new_rit, open_tab, save_abcde, sign_in  # noqa: F401
+
+VENDOR = Path(__file__).resolve().parents[1] / "web" / "static" / "vendor"
+
+
+def _entries(edge, rit_id: str, kind: str) -> list[dict]:
+    return [e for e in httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}/entries").json() if e["kind"] == kind]
+
+
+def _signed_in_client(edge) -> tuple[httpx.Client, str]:
+    client = httpx.Client(base_url=edge.base_url, timeout=5)
+    client.post("/aanmelden", data={"crew1": "J. de Vries", "pin": "1234"})
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/").text).group(1)
+    return client, token
+
+
+def test_double_tap_on_save_records_one_entry(chromium, edge_process):  # noqa: F811
+    edge = edge_process()
+    page = chromium.new_page(viewport=TABLET)
+    sign_in(page, edge.base_url)
+    rit_id = new_rit(page)
+    page.locator("form[data-letter=A] select").first.select_option("vrij")
+    page.locator("form[data-letter=A] button").dblclick()
+    page.wait_for_selector(".bericht:has-text('Opgeslagen')")
+    page.wait_for_load_state("networkidle")
+    assert len(_entries(edge, rit_id, "airway")) == 1
+    page.close()
+
+
+def test_same_idempotency_key_twice_records_once_and_missing_csrf_is_403(edge_process):
+    edge = edge_process()
+    client, token = _signed_in_client(edge)
+    made = client.post("/ritten", data={"csrf": token, "idem": "r1", "urgency": "A2", "destination_seh": "seh-umcu"})
+    rit_id = re.search(r"/rits/([0-9a-f-]+)", made.headers["location"]).group(1)
+    form = {"csrf": token, "idem": "tap-1", "drug": "fentanyl", "dose": "50", "unit": "ug", "route": "iv"}
+    for _ in range(2):
+        assert client.post(f"/rits/{rit_id}/medicatie", data=form, follow_redirects=False).status_code == 303
+    assert len(_entries(edge, rit_id, "medication")) == 1
+
+    no_token = {k: v for k, v in form.items() if k != "csrf"} | {"idem": "tap-2"}
+    assert client.post(f"/rits/{rit_id}/medicatie", data=no_token).status_code == 403
+    assert client.post(f"/rits/{rit_id}/medicatie", data=no_token | {"csrf": "0" * 64}).status_code == 403
+    stranger = httpx.post(f"{edge.base_url}/rits/{rit_id}/medicatie", data=form | {"idem": "tap-3"})
+    assert stranger.status_code == 403  # a valid token without the shift's cookie is worthless
+    assert len(_entries(edge, rit_id, "medication")) == 1
+
+
+def test_whole_rit_without_javascript(chromium, edge_process):  # noqa: F811
+    edge = edge_process()
+    context = chromium.new_context(java_script_enabled=False, viewport=TABLET)
+    page = context.new_page()
+    sign_in(page, edge.base_url)
+    rit_id = new_rit(page, urgency="A2")
+    save_abcde(page, "B", "dyspnoe")
+    open_tab(page, "Overdracht")
+    page.click("a:has-text('Overdracht')>>nth=-1")
+    page.check("input[name=onvolledig]")
+    page.click("button:has-text('Ja, overdracht versturen')")
+    expect(page.locator(".bericht")).to_have_text("Opgeslagen")
+    assert len(_entries(edge, rit_id, "breathing")) == 1
+    assert httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}").json()["lifecycle"] == "overdracht"
+    context.close()
+
+
+def test_vendored_assets_match_their_pinned_sha256():
+    pinned = {}
+    for line in (VENDOR / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split(maxsplit=1)
+        pinned[name.lstrip("*")] = digest
+    assert {"htmx-2.0.11.min.js", "htmx-ext-sse-2.2.4.min.js", "axe-core-4.10.2.min.js"} <= set(pinned)
+    for name, digest in pinned.items():
+        assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, name
+    assert {p.name for p in VENDOR.glob("*.js")} == set(pinned)  # nothing unpinned beside them
