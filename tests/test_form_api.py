@@ -100,6 +100,7 @@ def test_walking_skeleton_database_is_migrated(tmp_path):
 
 def test_tablet_page_lists_rits(api):
     api.new_rit(urgency="B")
+    api.client.post("/aanmelden", data={"crew1": "J. de Vries", "pin": "1234"})  # shift sign-in
     page = api.client.get("/")
     assert page.status_code == 200 and "· B · seh-umcu · concept" in page.text
 

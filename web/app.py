@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from edge.audit import Actor
 from edge.service import DomainError, EdgeService, RitNotFound, StoreFullError
-from web.api_rits import actor, rit_router
+from web.api_rits import rit_router
 from web.pages import pages_router, templates as page_templates
 from web.sse import sse_router
 from web.status_routes import add_status_routes
@@ -66,13 +65,5 @@ def create_app(service: EdgeService) -> FastAPI:
     @app.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
     def api_docs(request: Request) -> HTMLResponse:
         return templates.TemplateResponse(request, "api_docs.html", {"spec": app.openapi()})
-
-    @app.get("/", response_class=HTMLResponse)
-    def index(request: Request, who: Actor = Depends(actor)) -> HTMLResponse:
-        return templates.TemplateResponse(
-            request,
-            "index.html",
-            {"health": service.health(), "vitals": service.live.snapshot(), "rits": service.rits(actor=who)},
-        )
 
     return app
