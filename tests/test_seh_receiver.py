@@ -143,3 +143,18 @@ def test_rit_of_another_vehicle_is_refused(tmp_path, seh, vehicle, broker):
     finally:
         intruder.close()
     assert seh.get(f"/api/v1/rits/{rit_id}").json()["form"] == FORM1
+
+
+def test_board_shows_the_vehicles_live_vitals(seh, vehicle):
+    import json as _json
+
+    from edge.contract import live_topic
+
+    rit_id = new_id()
+    announce(vehicle, rit_id)
+    payload = {"vehicle_id": VEHICLE, "vitals": [{"label": "SpO2", "value": 93.0, "unit": "%"},
+                                                 {"label": "PR", "value": 118.0, "unit": "/min"}]}
+    vehicle.client.publish(live_topic("seh-umcu", VEHICLE), _json.dumps(payload).encode(), qos=0)
+    wait_until(lambda: "SpO2 93.0" in seh.get("/bord/rijen").text, 5, what="live vitals on the board")
+    vehicle.client.publish(live_topic("seh-umcu", VEHICLE), b"{broken", qos=0)  # ignored, board keeps the last
+    assert "SpO2 93.0" in seh.get("/bord/rijen").text
