@@ -28,3 +28,22 @@ def test_full_store_refuses_saves_and_still_sends_what_is_stored(monitor, edge_p
                what="everything stored reached the SEH")
     assert edge.post(f"/api/v1/rits/{rit_id}/vitals/accept").status_code == 507  # still refused, still loud
     assert "store full" in edge.log_text()
+
+
+def test_full_store_is_said_on_the_tablet_page(monitor, edge_process):
+    import re
+
+    from tests.test_ui_forms import _signed_in_client
+
+    edge = edge_process(monitor_url=str(monitor.link), database_max_mb=1.0, store_reserve_mb=0.4)
+    client, token = _signed_in_client(edge)
+    made = client.post("/ritten", data={"csrf": token, "idem": "r1", "urgency": "A1", "destination_seh": "seh-umcu"})
+    rit_id = re.search(r"/rits/([0-9a-f-]+)", made.headers["location"]).group(1)
+    wait_until(lambda: edge.get("/api/v1/vitals/live").json()["values"], 10, what="live values")
+    for _ in range(3000):
+        if edge.post(f"/api/v1/rits/{rit_id}/vitals/accept").status_code == 507:
+            break
+    form = {"csrf": token, "idem": "med-1", "drug": "fentanyl", "dose": "50", "unit": "ug", "route": "iv"}
+    page = client.post(f"/rits/{rit_id}/medicatie", data=form, follow_redirects=False)
+    assert page.status_code == 507
+    assert "Opslag vol" in page.text and "NIET opgeslagen" in page.text

@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 
 from edge.entries import CLIENT_KINDS, parse_data
 from edge.plausibility import VITALS
-from edge.service import DomainError, EdgeService, IdempotencyKey
+from edge.service import DomainError, EdgeService, IdempotencyKey, StoreFullError
 from web import session
 from web.view_model import TABS, header_model, medication_buttons, register_filters, tab_model
 
@@ -101,6 +101,8 @@ def pages_router(service: EdgeService) -> APIRouter:
             action(crew.actor(request), fields, key)
         except DomainError as exc:
             return rit_page(request, crew, rit_id, tab, error=_error_text(exc), status=422)
+        except StoreFullError as exc:  # said loudly on the page; nothing stored is lost
+            return rit_page(request, crew, rit_id, tab, error=str(exc), status=507)
         return back(rit_id, tab, "Opgeslagen")
 
     # -- sign-in, theme -----------------------------------------------------------------
