@@ -21,18 +21,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from devices.observation import (
-    MDC_ETCO2,
-    MDC_HEART_RATE,
-    MDC_NIBP_DIA,
-    MDC_NIBP_MEAN,
-    MDC_NIBP_PULSE_RATE,
-    MDC_NIBP_SYS,
-    MDC_PULSE_RATE,
-    MDC_RESP_RATE,
-    MDC_SPO2,
-    Observation,
-)
+from devices import observation as mdc
+from devices.observation import Observation
 
 START = 0xFF
 END = 0xFE
@@ -46,14 +36,14 @@ _FRAMING = bytes([START, END])
 
 # name -> MDC code of each value in order (None: a value ritlink does not map)
 _LINES: dict[str, tuple[int | None, ...]] = {
-    "HR": (MDC_HEART_RATE,),
-    "RR": (MDC_RESP_RATE,),
-    "ETCO2": (MDC_ETCO2,),
-    "SPO2": (MDC_SPO2,),
-    "NIBP": (MDC_NIBP_SYS, MDC_NIBP_DIA, MDC_NIBP_MEAN, MDC_NIBP_PULSE_RATE),
+    "HR": (mdc.MDC_HEART_RATE,),
+    "RR": (mdc.MDC_RESP_RATE,),
+    "ETCO2": (mdc.MDC_ETCO2,),
+    "SPO2": (mdc.MDC_SPO2,),
+    "NIBP": (mdc.MDC_NIBP_SYS, mdc.MDC_NIBP_DIA, mdc.MDC_NIBP_MEAN, mdc.MDC_NIBP_PULSE_RATE),
 }
-_RANGES = {MDC_HEART_RATE: 350, MDC_RESP_RATE: 200, MDC_ETCO2: 150, MDC_SPO2: 100, MDC_NIBP_SYS: 400,
-           MDC_NIBP_DIA: 400, MDC_NIBP_MEAN: 400, MDC_NIBP_PULSE_RATE: 350, MDC_PULSE_RATE: 350}
+_RANGES = {mdc.MDC_HEART_RATE: 350, mdc.MDC_RESP_RATE: 200, mdc.MDC_ETCO2: 150, mdc.MDC_SPO2: 100, mdc.MDC_NIBP_SYS: 400,
+           mdc.MDC_NIBP_DIA: 400, mdc.MDC_NIBP_MEAN: 400, mdc.MDC_NIBP_PULSE_RATE: 350, mdc.MDC_PULSE_RATE: 350}
 _PULSE_LABEL = re.compile(r"^PR=\s*(\d{0,3})\s*$")
 
 
@@ -146,7 +136,7 @@ def parse_numeric_line(line: str, device_id: str) -> list[Observation]:
     if name == "SPO2":
         pulse = _PULSE_LABEL.match(label)
         if pulse:
-            observations.append(Observation.of(device_id, MDC_PULSE_RATE, _int_or_none(pulse.group(1), MDC_PULSE_RATE)))
+            observations.append(Observation.of(device_id, mdc.MDC_PULSE_RATE, _int_or_none(pulse.group(1), mdc.MDC_PULSE_RATE)))
     return observations
 
 

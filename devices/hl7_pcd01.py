@@ -22,22 +22,8 @@ import hl7.containers
 import hl7.util
 
 from devices.mllp import MllpFramer, mllp_wrap
-from devices.observation import (
-    FLAG_ARTEFACT,
-    MDC_ETCO2,
-    MDC_HEART_RATE,
-    MDC_NIBP_DIA,
-    MDC_NIBP_MEAN,
-    MDC_NIBP_PULSE_RATE,
-    MDC_NIBP_SYS,
-    MDC_PARAMETERS,
-    MDC_PERFUSION_INDEX,
-    MDC_PULSE_RATE,
-    MDC_RESP_RATE,
-    MDC_SPO2,
-    MDC_TEMP,
-    Observation,
-)
+from devices import observation as mdc
+from devices.observation import FLAG_ARTEFACT, Observation
 
 # MDC unit codes (IEEE 11073-10101 dimensions) -> UCUM
 MDC_UNITS_TO_UCUM = {
@@ -54,24 +40,24 @@ _RATES = {"/min"}
 _PRESSURES = {"mm[Hg]", "kPa"}
 # Which UCUM units make sense for which parameter: anything else is dropped, not converted.
 ALLOWED_UNITS: dict[int, set[str]] = {
-    MDC_HEART_RATE: _RATES, MDC_PULSE_RATE: _RATES, MDC_RESP_RATE: _RATES, MDC_NIBP_PULSE_RATE: _RATES,
-    MDC_SPO2: {"%"}, MDC_PERFUSION_INDEX: {"%"},
-    MDC_NIBP_SYS: _PRESSURES, MDC_NIBP_DIA: _PRESSURES, MDC_NIBP_MEAN: _PRESSURES, MDC_ETCO2: _PRESSURES,
-    MDC_TEMP: {"Cel"},
+    mdc.MDC_HEART_RATE: _RATES, mdc.MDC_PULSE_RATE: _RATES, mdc.MDC_RESP_RATE: _RATES, mdc.MDC_NIBP_PULSE_RATE: _RATES,
+    mdc.MDC_SPO2: {"%"}, mdc.MDC_PERFUSION_INDEX: {"%"},
+    mdc.MDC_NIBP_SYS: _PRESSURES, mdc.MDC_NIBP_DIA: _PRESSURES, mdc.MDC_NIBP_MEAN: _PRESSURES, mdc.MDC_ETCO2: _PRESSURES,
+    mdc.MDC_TEMP: {"Cel"},
 }
-assert set(ALLOWED_UNITS) == set(MDC_PARAMETERS)
+assert set(ALLOWED_UNITS) == set(mdc.MDC_PARAMETERS)
 
 # Reference ids for the simulator's OBX-3 text (decoding never reads them).
 MDC_REFERENCE_IDS = {
-    MDC_HEART_RATE: "MDC_ECG_HEART_RATE", MDC_SPO2: "MDC_PULS_OXIM_SAT_O2",
-    MDC_PULSE_RATE: "MDC_PULS_OXIM_PULS_RATE", MDC_NIBP_SYS: "MDC_PRESS_BLD_NONINV_SYS",
-    MDC_NIBP_DIA: "MDC_PRESS_BLD_NONINV_DIA", MDC_NIBP_MEAN: "MDC_PRESS_BLD_NONINV_MEAN",
-    MDC_RESP_RATE: "MDC_RESP_RATE", MDC_ETCO2: "MDC_AWAY_CO2_ET", MDC_TEMP: "MDC_TEMP",
-    MDC_PERFUSION_INDEX: "MDC_PULS_OXIM_PERF_REL", MDC_NIBP_PULSE_RATE: "MDC_PULS_RATE_NON_INV",
+    mdc.MDC_HEART_RATE: "MDC_ECG_HEART_RATE", mdc.MDC_SPO2: "MDC_PULS_OXIM_SAT_O2",
+    mdc.MDC_PULSE_RATE: "MDC_PULS_OXIM_PULS_RATE", mdc.MDC_NIBP_SYS: "MDC_PRESS_BLD_NONINV_SYS",
+    mdc.MDC_NIBP_DIA: "MDC_PRESS_BLD_NONINV_DIA", mdc.MDC_NIBP_MEAN: "MDC_PRESS_BLD_NONINV_MEAN",
+    mdc.MDC_RESP_RATE: "mdc.MDC_RESP_RATE", mdc.MDC_ETCO2: "MDC_AWAY_CO2_ET", mdc.MDC_TEMP: "mdc.MDC_TEMP",
+    mdc.MDC_PERFUSION_INDEX: "MDC_PULS_OXIM_PERF_REL", mdc.MDC_NIBP_PULSE_RATE: "MDC_PULS_RATE_NON_INV",
 }
-_UCUM_TO_MDC_UNIT = {(code, ucum): unit for code in MDC_PARAMETERS for unit, ucum in MDC_UNITS_TO_UCUM.items()
+_UCUM_TO_MDC_UNIT = {(code, ucum): unit for code in mdc.MDC_PARAMETERS for unit, ucum in MDC_UNITS_TO_UCUM.items()
                      if ucum in ALLOWED_UNITS[code] and unit != 264928}
-_UCUM_TO_MDC_UNIT[(MDC_RESP_RATE, "/min")] = 264928  # breaths, not beats
+_UCUM_TO_MDC_UNIT[(mdc.MDC_RESP_RATE, "/min")] = 264928  # breaths, not beats
 
 _ARTEFACT_STATUS = {"invalid", "questionable"}
 _NOT_AVAILABLE_STATUS = {"not-available"}
@@ -177,7 +163,7 @@ def _observation_from_obx(obx, device_id: str, fallback_time: str | None) -> Obs
     if _get(obx, 2).upper() != "NM":
         return None
     code = _mdc_code(obx)
-    if code not in MDC_PARAMETERS:
+    if code not in mdc.MDC_PARAMETERS:
         return None
     statuses = _repeats(obx, 8)
     not_measured = _get(obx, 11).upper() == "X" or any(s in _NOT_AVAILABLE_STATUS for s in statuses)

@@ -17,23 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from devices.observation import (
-    FLAG_ARTEFACT,
-    FLAG_PROBE_OFF,
-    FLAG_SENSOR_FAULT,
-    MDC_ETCO2,
-    MDC_HEART_RATE,
-    MDC_NIBP_DIA,
-    MDC_NIBP_MEAN,
-    MDC_NIBP_PULSE_RATE,
-    MDC_NIBP_SYS,
-    MDC_PARAMETERS,
-    MDC_PERFUSION_INDEX,
-    MDC_PULSE_RATE,
-    MDC_RESP_RATE,
-    MDC_SPO2,
-    MDC_TEMP,
-)
+from devices import observation as mdc
+from devices.observation import FLAG_ARTEFACT, FLAG_PROBE_OFF, FLAG_SENSOR_FAULT
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 PRIORITIES = (HIGH, MEDIUM, LOW)
@@ -46,9 +31,9 @@ DEFAULT_SILENCE_TIMEOUT_S = 2.5
 
 # Dutch short names as crews say them (HF = hartfrequentie, AF = ademfrequentie).
 LABELS_NL = {
-    MDC_HEART_RATE: "HF", MDC_PULSE_RATE: "Pols", MDC_SPO2: "SpO2", MDC_NIBP_SYS: "NIBP sys",
-    MDC_NIBP_DIA: "NIBP dia", MDC_NIBP_MEAN: "NIBP gem", MDC_RESP_RATE: "AF", MDC_ETCO2: "etCO2",
-    MDC_TEMP: "Temp", MDC_PERFUSION_INDEX: "PI", MDC_NIBP_PULSE_RATE: "NIBP pols",
+    mdc.MDC_HEART_RATE: "HF", mdc.MDC_PULSE_RATE: "Pols", mdc.MDC_SPO2: "SpO2", mdc.MDC_NIBP_SYS: "NIBP sys",
+    mdc.MDC_NIBP_DIA: "NIBP dia", mdc.MDC_NIBP_MEAN: "NIBP gem", mdc.MDC_RESP_RATE: "AF", mdc.MDC_ETCO2: "etCO2",
+    mdc.MDC_TEMP: "Temp", mdc.MDC_PERFUSION_INDEX: "PI", mdc.MDC_NIBP_PULSE_RATE: "NIBP pols",
 }
 _UNITS_SHOWN = {"mm[Hg]": "mmHg", "Cel": "°C"}
 _KPA_TO_MMHG = 7.50062
@@ -74,17 +59,17 @@ class ParameterLimits:
         return None
 
 
-# Adult defaults (transport monitoring). Units are the canonical UCUM units of MDC_PARAMETERS.
+# Adult defaults (transport monitoring). Units are the canonical UCUM units of mdc.MDC_PARAMETERS.
 DEFAULT_ADULT_LIMITS: dict[int, ParameterLimits] = {
-    MDC_HEART_RATE: ParameterLimits(low=50, high=120, critical_low=40, critical_high=150),
-    MDC_PULSE_RATE: ParameterLimits(low=50, high=120, critical_low=40, critical_high=150),
-    MDC_SPO2: ParameterLimits(low=90, critical_low=85),
-    MDC_NIBP_SYS: ParameterLimits(low=90, high=180, critical_low=70, critical_high=220),
-    MDC_NIBP_DIA: ParameterLimits(low=40, high=110, critical_high=130),
-    MDC_NIBP_MEAN: ParameterLimits(low=60, high=130, critical_low=50),
-    MDC_RESP_RATE: ParameterLimits(low=8, high=30, critical_low=6, critical_high=40),
-    MDC_ETCO2: ParameterLimits(low=25, high=50, critical_low=15),
-    MDC_TEMP: ParameterLimits(low=35.0, high=39.0, critical_low=32.0, critical_high=41.0, priority=LOW),
+    mdc.MDC_HEART_RATE: ParameterLimits(low=50, high=120, critical_low=40, critical_high=150),
+    mdc.MDC_PULSE_RATE: ParameterLimits(low=50, high=120, critical_low=40, critical_high=150),
+    mdc.MDC_SPO2: ParameterLimits(low=90, critical_low=85),
+    mdc.MDC_NIBP_SYS: ParameterLimits(low=90, high=180, critical_low=70, critical_high=220),
+    mdc.MDC_NIBP_DIA: ParameterLimits(low=40, high=110, critical_high=130),
+    mdc.MDC_NIBP_MEAN: ParameterLimits(low=60, high=130, critical_low=50),
+    mdc.MDC_RESP_RATE: ParameterLimits(low=8, high=30, critical_low=6, critical_high=40),
+    mdc.MDC_ETCO2: ParameterLimits(low=25, high=50, critical_low=15),
+    mdc.MDC_TEMP: ParameterLimits(low=35.0, high=39.0, critical_low=32.0, critical_high=41.0, priority=LOW),
 }
 
 
@@ -93,12 +78,12 @@ def limits_with_overrides(overrides: Mapping[str | int, Mapping[str, Any]] | Non
     """Configured limits on top of the defaults. Keys: MDC code (as int or text) or the short
     label ("HR", "SpO2", "NIBP sys" ...); values: low/high/critical_low/critical_high/priority.
     Raises ValueError naming the parameter for anything unknown or contradictory."""
-    by_label = {label.lower(): code for code, (label, _unit) in MDC_PARAMETERS.items()}
+    by_label = {label.lower(): code for code, (label, _unit) in mdc.MDC_PARAMETERS.items()}
     limits = dict(base)
     for key, values in (overrides or {}).items():
         text = str(key).strip()
         code = int(text) if text.isdigit() else by_label.get(text.lower())
-        if code not in MDC_PARAMETERS:
+        if code not in mdc.MDC_PARAMETERS:
             raise ValueError(f"alarm limits: unknown parameter '{key}'")
         unknown = set(values) - {"low", "high", "critical_low", "critical_high", "priority"}
         if unknown:
@@ -148,7 +133,7 @@ def _shown(value: float, unit: str) -> str:
 
 def _comparable(code: int, value: float, unit: str) -> float | None:
     """The value in the unit the limits are in; None if it cannot be compared."""
-    canonical = MDC_PARAMETERS[code][1]
+    canonical = mdc.MDC_PARAMETERS[code][1]
     if unit == canonical:
         return value
     if unit == "kPa" and canonical == "mm[Hg]":

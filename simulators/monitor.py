@@ -29,22 +29,8 @@ from devices.masimo import (
 )
 from devices.mllp import MllpFramer, mllp_wrap
 from devices.nonin import NONIN_STATUS_FLAGS, format_nonin_line
-from devices.observation import (
-    FLAG_ARTEFACT,
-    FLAG_NOT_MEASURED,
-    FLAG_PROBE_OFF,
-    MDC_ETCO2,
-    MDC_HEART_RATE,
-    MDC_NIBP_DIA,
-    MDC_NIBP_MEAN,
-    MDC_NIBP_PULSE_RATE,
-    MDC_NIBP_SYS,
-    MDC_PARAMETERS,
-    MDC_PERFUSION_INDEX,
-    MDC_PULSE_RATE,
-    MDC_RESP_RATE,
-    MDC_SPO2,
-)
+from devices import observation as mdc
+from devices.observation import FLAG_ARTEFACT, FLAG_NOT_MEASURED, FLAG_PROBE_OFF
 from simulators.pty_device import PtyDevice
 from simulators.scenario import OXIMETER_CODES, MimicReplay, Reading, Sample, Scenario, load_source
 
@@ -66,7 +52,7 @@ class SentValue:
     @classmethod
     def of(cls, code: int, value: float | None, flags=(), device_alarm: str | None = None) -> SentValue:
         flags = set(flags) | ({FLAG_NOT_MEASURED} if value is None else set())
-        return cls(code, value, MDC_PARAMETERS[code][1], frozenset(flags), device_alarm)
+        return cls(code, value, mdc.MDC_PARAMETERS[code][1], frozenset(flags), device_alarm)
 
 
 @dataclass
@@ -95,9 +81,9 @@ def _line_flags(sample: Sample, codes: tuple[int, ...], allowed: set[str]) -> tu
 
 
 def encode_nonin(sample: Sample, _state: EncoderState) -> Frame:
-    flags = _line_flags(sample, (MDC_SPO2, MDC_PULSE_RATE), set(NONIN_STATUS_FLAGS.values()))
-    spo2, pulse = _int(_reading(sample, MDC_SPO2).value), _int(_reading(sample, MDC_PULSE_RATE).value)
-    sent = [SentValue.of(MDC_SPO2, spo2, flags), SentValue.of(MDC_PULSE_RATE, pulse, flags)]
+    flags = _line_flags(sample, (mdc.MDC_SPO2, mdc.MDC_PULSE_RATE), set(NONIN_STATUS_FLAGS.values()))
+    spo2, pulse = _int(_reading(sample, mdc.MDC_SPO2).value), _int(_reading(sample, mdc.MDC_PULSE_RATE).value)
+    sent = [SentValue.of(mdc.MDC_SPO2, spo2, flags), SentValue.of(mdc.MDC_PULSE_RATE, pulse, flags)]
     return Frame(format_nonin_line(spo2, pulse, flags), sent)
 
 
@@ -119,20 +105,20 @@ def _masimo_alarm(spo2: int | None, pulse: int | None) -> tuple[int, str | None,
 
 def encode_masimo(sample: Sample, state: EncoderState) -> Frame:
     flags = _line_flags(sample, OXIMETER_CODES, set(FLAG_TO_EXC))
-    spo2, pulse = _int(_reading(sample, MDC_SPO2).value), _int(_reading(sample, MDC_PULSE_RATE).value)
-    pi = _reading(sample, MDC_PERFUSION_INDEX).value
+    spo2, pulse = _int(_reading(sample, mdc.MDC_SPO2).value), _int(_reading(sample, mdc.MDC_PULSE_RATE).value)
+    pi = _reading(sample, mdc.MDC_PERFUSION_INDEX).value
     alarm, spo2_alarm, pulse_alarm = _masimo_alarm(spo2, pulse)
-    sent = [SentValue.of(MDC_SPO2, spo2, flags, spo2_alarm), SentValue.of(MDC_PULSE_RATE, pulse, flags, pulse_alarm),
-            SentValue.of(MDC_PERFUSION_INDEX, pi, flags)]
+    sent = [SentValue.of(mdc.MDC_SPO2, spo2, flags, spo2_alarm), SentValue.of(mdc.MDC_PULSE_RATE, pulse, flags, pulse_alarm),
+            SentValue.of(mdc.MDC_PERFUSION_INDEX, pi, flags)]
     return Frame(format_masimo_line(state.now_local(), spo2, pulse, pi, flags, alarm), sent)
 
 
 def _nibp_values(sample: Sample) -> dict[int, float | None]:
     nibp = sample.nibp
     if nibp is None:
-        return {MDC_NIBP_SYS: None, MDC_NIBP_DIA: None, MDC_NIBP_MEAN: None, MDC_NIBP_PULSE_RATE: None}
-    return {MDC_NIBP_SYS: nibp.systolic, MDC_NIBP_DIA: nibp.diastolic, MDC_NIBP_MEAN: nibp.mean,
-            MDC_NIBP_PULSE_RATE: nibp.pulse}
+        return {mdc.MDC_NIBP_SYS: None, mdc.MDC_NIBP_DIA: None, mdc.MDC_NIBP_MEAN: None, mdc.MDC_NIBP_PULSE_RATE: None}
+    return {mdc.MDC_NIBP_SYS: nibp.systolic, mdc.MDC_NIBP_DIA: nibp.diastolic, mdc.MDC_NIBP_MEAN: nibp.mean,
+            mdc.MDC_NIBP_PULSE_RATE: nibp.pulse}
 
 
 def encode_hl7(sample: Sample, state: EncoderState) -> Frame:
@@ -142,13 +128,13 @@ def encode_hl7(sample: Sample, state: EncoderState) -> Frame:
     now = state.now_utc()
     for code, reading in sample.readings.items():
         flags = (FLAG_ARTEFACT,) if FLAG_ARTEFACT in reading.flags and reading.value is not None else ()
-        values.append(Hl7Value(code, reading.value, MDC_PARAMETERS[code][1], flags, time=now))
+        values.append(Hl7Value(code, reading.value, mdc.MDC_PARAMETERS[code][1], flags, time=now))
         sent.append(SentValue.of(code, reading.value, flags))
     if sample.nibp is not None:
         measured_at = state.nibp_wall_time(sample.nibp.at, now)
         for code, value in _nibp_values(sample).items():
-            if code != MDC_NIBP_PULSE_RATE:
-                values.append(Hl7Value(code, value, MDC_PARAMETERS[code][1], time=measured_at))
+            if code != mdc.MDC_NIBP_PULSE_RATE:
+                values.append(Hl7Value(code, value, mdc.MDC_PARAMETERS[code][1], time=measured_at))
                 sent.append(SentValue.of(code, value))
     state.message_count += 1
     control_id = f"SIM{state.message_count:08d}"
@@ -164,14 +150,14 @@ def encode_ansarb(sample: Sample, state: EncoderState) -> Frame:
 
     nibp = _nibp_values(sample)
     lines = {
-        "HR": (shown(MDC_HEART_RATE),), "RR": (shown(MDC_RESP_RATE),), "ETCO2": (shown(MDC_ETCO2),),
-        "SPO2": (shown(MDC_SPO2),),
-        "NIBP": (nibp[MDC_NIBP_SYS], nibp[MDC_NIBP_DIA], nibp[MDC_NIBP_MEAN], nibp[MDC_NIBP_PULSE_RATE]),
+        "HR": (shown(mdc.MDC_HEART_RATE),), "RR": (shown(mdc.MDC_RESP_RATE),), "ETCO2": (shown(mdc.MDC_ETCO2),),
+        "SPO2": (shown(mdc.MDC_SPO2),),
+        "NIBP": (nibp[mdc.MDC_NIBP_SYS], nibp[mdc.MDC_NIBP_DIA], nibp[mdc.MDC_NIBP_MEAN], nibp[mdc.MDC_NIBP_PULSE_RATE]),
     }
-    pulse = shown(MDC_PULSE_RATE)
-    sent = [SentValue.of(MDC_HEART_RATE, lines["HR"][0]), SentValue.of(MDC_RESP_RATE, lines["RR"][0]),
-            SentValue.of(MDC_ETCO2, lines["ETCO2"][0]), SentValue.of(MDC_SPO2, lines["SPO2"][0]),
-            SentValue.of(MDC_PULSE_RATE, pulse)]
+    pulse = shown(mdc.MDC_PULSE_RATE)
+    sent = [SentValue.of(mdc.MDC_HEART_RATE, lines["HR"][0]), SentValue.of(mdc.MDC_RESP_RATE, lines["RR"][0]),
+            SentValue.of(mdc.MDC_ETCO2, lines["ETCO2"][0]), SentValue.of(mdc.MDC_SPO2, lines["SPO2"][0]),
+            SentValue.of(mdc.MDC_PULSE_RATE, pulse)]
     sent += [SentValue.of(code, value) for code, value in nibp.items()]
     return Frame(format_ansarb_frame(state.waveform(), lines, pulse=pulse), sent)
 

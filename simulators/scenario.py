@@ -14,18 +14,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devices.observation import (
-    FLAG_ARTEFACT,
-    FLAG_LOW_PERFUSION,
-    FLAG_PROBE_OFF,
-    MDC_ETCO2,
-    MDC_HEART_RATE,
-    MDC_PERFUSION_INDEX,
-    MDC_PULSE_RATE,
-    MDC_RESP_RATE,
-    MDC_SPO2,
-    MDC_TEMP,
-)
+from devices import observation as mdc
+from devices.observation import FLAG_ARTEFACT, FLAG_LOW_PERFUSION, FLAG_PROBE_OFF
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 # The MIMIC numerics record lives beside the project checkout and is read there, never copied.
@@ -34,16 +24,16 @@ MIMIC_CSV = (Path(__file__).resolve().parents[2] / "shared" / "conformance" / "v
 
 # scenario column -> (MDC code, decimals a monitor shows)
 CONTINUOUS: dict[str, tuple[int, int]] = {
-    "hr": (MDC_HEART_RATE, 0),
-    "pr": (MDC_PULSE_RATE, 0),
-    "spo2": (MDC_SPO2, 0),
-    "rr": (MDC_RESP_RATE, 0),
-    "etco2": (MDC_ETCO2, 0),
-    "temp": (MDC_TEMP, 1),
-    "pi": (MDC_PERFUSION_INDEX, 2),
+    "hr": (mdc.MDC_HEART_RATE, 0),
+    "pr": (mdc.MDC_PULSE_RATE, 0),
+    "spo2": (mdc.MDC_SPO2, 0),
+    "rr": (mdc.MDC_RESP_RATE, 0),
+    "etco2": (mdc.MDC_ETCO2, 0),
+    "temp": (mdc.MDC_TEMP, 1),
+    "pi": (mdc.MDC_PERFUSION_INDEX, 2),
 }
 NIBP_COLUMNS = ("nibp_sys", "nibp_dia", "nibp_mean")
-OXIMETER_CODES = (MDC_SPO2, MDC_PULSE_RATE, MDC_PERFUSION_INDEX)
+OXIMETER_CODES = (mdc.MDC_SPO2, mdc.MDC_PULSE_RATE, mdc.MDC_PERFUSION_INDEX)
 LOW_PERFUSION_PI = 0.5  # PI below this is shown as low perfusion by oximeters
 
 _VALID, _NOT_MEASURED, _ARTEFACT, _PROBE_OFF = "valid", "not-measured", "artefact", "probe-off"
@@ -203,7 +193,7 @@ def _reading_at(keys: list[_Key], t: float, decimals: int) -> Reading:
 
 def _with_perfusion_flags(readings: dict[int, Reading]) -> dict[int, Reading]:
     """Oximeters flag their values when the perfusion index is low."""
-    pi = readings.get(MDC_PERFUSION_INDEX)
+    pi = readings.get(mdc.MDC_PERFUSION_INDEX)
     if pi is None or pi.value is None or pi.value >= LOW_PERFUSION_PI:
         return readings
     updated = dict(readings)
@@ -250,7 +240,7 @@ class MimicReplay:
                 if all(nibp_raw):
                     nibp = tuple(float(v) for v in nibp_raw)
                     if all(v > 0 for v in nibp):
-                        events.append(Nibp(*(_round(v, 0) for v in nibp), pulse=values[MDC_PULSE_RATE], at=t))
+                        events.append(Nibp(*(_round(v, 0) for v in nibp), pulse=values[mdc.MDC_PULSE_RATE], at=t))
                 rows.append((t, values))
         if not rows:
             raise ScenarioError(f"{path.name}: no rows")

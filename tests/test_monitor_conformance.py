@@ -7,16 +7,7 @@ import re
 from devices.ansarb import AnsarBDecoder
 from devices.hl7_pcd01 import Hl7Decoder, parse_oru_r01
 from devices.mllp import mllp_wrap
-from devices.observation import (
-    MDC_HEART_RATE,
-    MDC_NIBP_DIA,
-    MDC_NIBP_MEAN,
-    MDC_NIBP_PULSE_RATE,
-    MDC_NIBP_SYS,
-    MDC_PULSE_RATE,
-    MDC_RESP_RATE,
-    MDC_SPO2,
-)
+from devices import observation as mdc
 from tests.conftest import CONFORMANCE
 
 HL7_EXAMPLE = CONFORMANCE / "vitals" / "hl7" / "philips_intellivue_pcd01_example.hl7"
@@ -28,7 +19,7 @@ def test_pcd01_example_maps_heart_rate_by_mdc_code_147842():
     assert result.message_type == "ORU^R01"
     assert result.control_id == "HP0425230332.872USDANRMMD1NBR488"
     [hr] = result.observations  # device tree, rhythm text and the NA waveform are not vitals
-    assert (hr.code, hr.value, hr.unit, hr.label) == (MDC_HEART_RATE, 60.0, "/min", "HR")
+    assert (hr.code, hr.value, hr.unit, hr.label) == (mdc.MDC_HEART_RATE, 60.0, "/min", "HR")
     assert hr.is_valid
     assert hr.device_time == "2021-04-25T23:03:31.496-04:00"  # from OBR-7, OBX-14 is empty
     assert result.skipped_obx == 6
@@ -40,13 +31,13 @@ def test_pcd01_example_in_text_mode_would_lose_segments_but_newlines_are_tolerat
         text = handle.read()
     assert "\r" not in text
     [hr] = parse_oru_r01(text, "mx500").observations
-    assert (hr.code, hr.value) == (MDC_HEART_RATE, 60.0)
+    assert (hr.code, hr.value) == (mdc.MDC_HEART_RATE, 60.0)
 
 
 def test_pcd01_example_over_mllp_is_acknowledged_with_its_control_id():
     decoder = Hl7Decoder("mx500")
     observations = decoder.feed(b"noise" + mllp_wrap(HL7_EXAMPLE.read_bytes()))
-    assert [o.code for o in observations] == [MDC_HEART_RATE]
+    assert [o.code for o in observations] == [mdc.MDC_HEART_RATE]
     ack = decoder.acks.popleft()
     assert ack.startswith(b"\x0bMSH|") and ack.endswith(b"\x1c\r")
     assert b"\rMSA|AA|HP0425230332.872USDANRMMD1NBR488\r" in ack
@@ -61,8 +52,8 @@ def _expected_from_ascii(capture: bytes) -> list[dict[int, float | None]]:
         spo2, pulse = re.search(rb"SPO2=1;(\d*);PR=(\d*) ?;", text).groups()
         nibp = re.search(rb"NIBP=4;(\d*);(\d*);(\d*);(\d*);", text).groups()
         values = [hr, rr, spo2, pulse, *nibp]
-        codes = [MDC_HEART_RATE, MDC_RESP_RATE, MDC_SPO2, MDC_PULSE_RATE,
-                 MDC_NIBP_SYS, MDC_NIBP_DIA, MDC_NIBP_MEAN, MDC_NIBP_PULSE_RATE]
+        codes = [mdc.MDC_HEART_RATE, mdc.MDC_RESP_RATE, mdc.MDC_SPO2, mdc.MDC_PULSE_RATE,
+                 mdc.MDC_NIBP_SYS, mdc.MDC_NIBP_DIA, mdc.MDC_NIBP_MEAN, mdc.MDC_NIBP_PULSE_RATE]
         frames.append({code: float(v) if v else None for code, v in zip(codes, values, strict=True)})
     return frames
 
@@ -82,9 +73,9 @@ def test_ansarb_capture_values_match_the_ascii_in_the_capture():
     for frame, want in zip(per_frame, expected, strict=True):
         got = {o.code: o.value for o in frame if o.code in want}
         assert got == want
-    assert expected[0] == {MDC_HEART_RATE: 80.0, MDC_RESP_RATE: 35.0, MDC_SPO2: 100.0, MDC_PULSE_RATE: 80.0,
-                           MDC_NIBP_SYS: 121.0, MDC_NIBP_DIA: 75.0, MDC_NIBP_MEAN: 92.0, MDC_NIBP_PULSE_RATE: 80.0}
-    assert {o.unit for o in observations if o.code in (MDC_NIBP_SYS, MDC_NIBP_DIA)} == {"mm[Hg]"}
+    assert expected[0] == {mdc.MDC_HEART_RATE: 80.0, mdc.MDC_RESP_RATE: 35.0, mdc.MDC_SPO2: 100.0, mdc.MDC_PULSE_RATE: 80.0,
+                           mdc.MDC_NIBP_SYS: 121.0, mdc.MDC_NIBP_DIA: 75.0, mdc.MDC_NIBP_MEAN: 92.0, mdc.MDC_NIBP_PULSE_RATE: 80.0}
+    assert {o.unit for o in observations if o.code in (mdc.MDC_NIBP_SYS, mdc.MDC_NIBP_DIA)} == {"mm[Hg]"}
 
 
 def test_ansarb_capture_resyncs_over_waveform_bytes():

@@ -19,21 +19,8 @@ from devices.hl7_pcd01 import (
 from devices.masimo import MasimoDecoder, MasimoLineError, format_masimo_line, parse_masimo_line
 from devices.mllp import MllpFramer, mllp_wrap
 from devices.nonin import NoninDecoder, format_nonin_line, parse_nonin_line
-from devices.observation import (
-    FLAG_ARTEFACT,
-    FLAG_INTERFERENCE,
-    FLAG_LOW_PERFUSION,
-    FLAG_NOT_MEASURED,
-    FLAG_PROBE_OFF,
-    MDC_ETCO2,
-    MDC_HEART_RATE,
-    MDC_PERFUSION_INDEX,
-    MDC_PULSE_RATE,
-    MDC_RESP_RATE,
-    MDC_SPO2,
-    MDC_TEMP,
-    Observation,
-)
+from devices import observation as mdc
+from devices.observation import FLAG_ARTEFACT, FLAG_INTERFERENCE, FLAG_LOW_PERFUSION, FLAG_NOT_MEASURED, FLAG_PROBE_OFF, Observation
 
 MASIMO_LINE = (b"02/22/16 22:47:45 SN=0000056661 SPO2=098% BPM=097 PI=03.60% SPCO=--.-% SPMET=--.-% "
                b"DESAT=-- PIDELTA=+-- ALARM=0000 EXC=000800")
@@ -42,18 +29,18 @@ MASIMO_LINE = (b"02/22/16 22:47:45 SN=0000056661 SPO2=098% BPM=097 PI=03.60% SPC
 # --- observation model ---------------------------------------------------------------
 
 def test_observation_status_flags_and_clinical_time():
-    missing = Observation.of("m", MDC_SPO2, None, flags=(FLAG_PROBE_OFF,))
+    missing = Observation.of("m", mdc.MDC_SPO2, None, flags=(FLAG_PROBE_OFF,))
     assert missing.status == "not-measured" and FLAG_NOT_MEASURED in missing.flags and not missing.is_valid
-    artefact = Observation.of("m", MDC_HEART_RATE, 112.0, flags=(FLAG_ARTEFACT,))
+    artefact = Observation.of("m", mdc.MDC_HEART_RATE, 112.0, flags=(FLAG_ARTEFACT,))
     assert artefact.status == "artefact" and not artefact.is_valid
-    assert Observation.of("m", MDC_HEART_RATE, float("nan")).value is None
-    zoned = Observation.of("m", MDC_HEART_RATE, 60.0, device_time="2021-04-25T23:03:31.496-04:00")
+    assert Observation.of("m", mdc.MDC_HEART_RATE, float("nan")).value is None
+    zoned = Observation.of("m", mdc.MDC_HEART_RATE, 60.0, device_time="2021-04-25T23:03:31.496-04:00")
     assert zoned.time == zoned.device_time
-    local = Observation.of("m", MDC_HEART_RATE, 60.0, device_time="2016-02-22T22:47:45")
+    local = Observation.of("m", mdc.MDC_HEART_RATE, 60.0, device_time="2016-02-22T22:47:45")
     assert local.time == local.received_at  # a device clock without zone is not the clinical time
     data = zoned.to_dict()
     assert {"code", "label", "value", "unit", "time", "flags", "status", "device_alarm"} <= set(data)
-    assert Observation.of("m", MDC_ETCO2, 4.8, unit="kPa").unit == "kPa"
+    assert Observation.of("m", mdc.MDC_ETCO2, 4.8, unit="kPa").unit == "kPa"
 
 
 # --- Nonin ---------------------------------------------------------------------------
@@ -76,9 +63,9 @@ def test_nonin_rejects_status_words_in_the_wrong_place(line):
 
 def test_masimo_line_values_units_and_device_clock():
     spo2, pulse, pi = parse_masimo_line(MASIMO_LINE, "rad7")
-    assert (spo2.code, spo2.value, spo2.unit) == (MDC_SPO2, 98.0, "%")
-    assert (pulse.code, pulse.value, pulse.unit) == (MDC_PULSE_RATE, 97.0, "/min")
-    assert (pi.code, pi.value, pi.unit) == (MDC_PERFUSION_INDEX, 3.6, "%")
+    assert (spo2.code, spo2.value, spo2.unit) == (mdc.MDC_SPO2, 98.0, "%")
+    assert (pulse.code, pulse.value, pulse.unit) == (mdc.MDC_PULSE_RATE, 97.0, "/min")
+    assert (pi.code, pi.value, pi.unit) == (mdc.MDC_PERFUSION_INDEX, 3.6, "%")
     assert spo2.flags == () and spo2.device_alarm == "none"  # EXC 0x800 is "Masimo SET": normal
     assert spo2.device_time == "2016-02-22T22:47:45" and spo2.time == spo2.received_at
 
@@ -145,16 +132,16 @@ def test_hl7_maps_by_numeric_code_not_by_text():
                     "OBX|2|NM|8867-4^Heart rate^LN|1.1.1.2|72|/min^/min^UCUM|||||F",
                     "OBX|3|NM|8867-4^Heart rate^LN^147842^MDC_ECG_HEART_RATE^MDC|1.1.1.3|71|/min^^UCUM|||||F")
     spo2, hr = parse_oru_r01(text, "gw").observations
-    assert (spo2.code, spo2.label, spo2.value) == (MDC_SPO2, "SpO2", 97.0)  # the text said heart rate
-    assert (hr.code, hr.value, hr.unit) == (MDC_HEART_RATE, 71.0, "/min")  # MDC as alternate id
+    assert (spo2.code, spo2.label, spo2.value) == (mdc.MDC_SPO2, "SpO2", 97.0)  # the text said heart rate
+    assert (hr.code, hr.value, hr.unit) == (mdc.MDC_HEART_RATE, 71.0, "/min")  # MDC as alternate id
 
 
 def test_hl7_units_statuses_and_times():
     text = _message(
         "OBX|1|NM|151728^MDC_AWAY_CO2_ET^MDC|1.1.1.1|4.9|265987^MDC_DIM_KILO_PASCAL^MDC||H~questionable|||F|||"
         "20260101115958+0100",
-        "OBX|2|NM|150344^MDC_TEMP^MDC|1.1.1.2|36.9|268192^MDC_DIM_DEGC^MDC|||||F",
-        "OBX|3|NM|151562^MDC_RESP_RATE^MDC|1.1.1.3||264928^MDC_DIM_RESP_PER_MIN^MDC|||||X",
+        "OBX|2|NM|150344^mdc.MDC_TEMP^MDC|1.1.1.2|36.9|268192^MDC_DIM_DEGC^MDC|||||F",
+        "OBX|3|NM|151562^mdc.MDC_RESP_RATE^MDC|1.1.1.3||264928^MDC_DIM_RESP_PER_MIN^MDC|||||X",
         "OBX|4|NM|147842^MDC_ECG_HEART_RATE^MDC|1.1.1.4|80|262688^MDC_DIM_PERCENT^MDC|||||F",  # wrong unit
         "OBX|5|NM|147842^MDC_ECG_HEART_RATE^MDC|1.1.1.5|80||||||F",  # no unit
         "OBX|6|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.6|95|262688^^MDC||not-available|||F",
@@ -171,8 +158,8 @@ def test_hl7_units_statuses_and_times():
 
 def test_hl7_build_parse_round_trip_and_acks():
     when = datetime(2026, 5, 1, 10, 0, 0, tzinfo=UTC)
-    message = build_oru_r01([Hl7Value(MDC_HEART_RATE, 88.0, "/min"), Hl7Value(MDC_RESP_RATE, 18.0, "/min"),
-                             Hl7Value(MDC_TEMP, 37.2, "Cel", (FLAG_ARTEFACT,)), Hl7Value(MDC_SPO2, None, "%")],
+    message = build_oru_r01([Hl7Value(mdc.MDC_HEART_RATE, 88.0, "/min"), Hl7Value(mdc.MDC_RESP_RATE, 18.0, "/min"),
+                             Hl7Value(mdc.MDC_TEMP, 37.2, "Cel", (FLAG_ARTEFACT,)), Hl7Value(mdc.MDC_SPO2, None, "%")],
                             "SIM1", when)
     decoder = Hl7Decoder("gw")
     hr, rr, temp, spo2 = decoder.feed(mllp_wrap(message))
@@ -198,7 +185,7 @@ def test_hl7_bare_messages_and_time_parsing():
 
 def test_ansarb_numeric_lines():
     hr = parse_numeric_line("HR=1;80;ECG-II-DIAG;", "ivy")
-    assert [(o.code, o.value) for o in hr] == [(MDC_HEART_RATE, 80.0)]
+    assert [(o.code, o.value) for o in hr] == [(mdc.MDC_HEART_RATE, 80.0)]
     spo2, pulse = parse_numeric_line("SPO2=1;;PR= ;", "ivy")
     assert spo2.status == pulse.status == "not-measured"
     assert parse_numeric_line("P2=3;;;;NO TRANSDUCER;", "ivy") == []
