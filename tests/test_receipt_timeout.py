@@ -56,3 +56,27 @@ def test_seh_gebeld_is_recorded_and_clears_the_warning(tmp_path, broker, monitor
         assert (called["seh_id"], called["warning"], called["author"]) == ("seh-umcu", "delivered", "J. de Vries")
     finally:
         edge.stop()
+
+
+def test_seh_gebeld_tapped_twice_from_the_page_records_once(tmp_path, broker, monitor):
+    import re
+
+    from tests.test_ui_forms import _signed_in_client
+
+    edge = edge_with_short_timeouts(tmp_path, broker, monitor)
+    try:
+        client, token = _signed_in_client(edge)
+        made = client.post("/ritten", data={"csrf": token, "idem": "r1", "urgency": "A1",
+                                            "destination_seh": "seh-umcu"})
+        rit_id = re.search(r"/rits/([0-9a-f-]+)", made.headers["location"]).group(1)
+        assert edge.post(f"/api/v1/rits/{rit_id}/announce").status_code == 202
+        page = wait_until(lambda: (t := client.get(f"/rits/{rit_id}").text) and "seh-gebeld" in t and t, 8,
+                          what="banner on the page")
+        form = re.search(r'action="/rits/[^"]+/seh-gebeld".*?</form>', page, re.S).group(0)
+        fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
+        for _ in range(2):  # the strip re-renders between taps; the key stays the same
+            client.get(f"/rits/{rit_id}")
+            assert client.post(f"/rits/{rit_id}/seh-gebeld", data=fields, follow_redirects=False).status_code == 303
+        assert len(edge.get(f"/api/v1/rits/{rit_id}").json()["form"]["seh_called"]) == 1
+    finally:
+        edge.stop()
