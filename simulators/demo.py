@@ -23,6 +23,7 @@ def run_demo(edge_port: int, seh_port: int, broker_port: int, data_dir: Path | N
     data_dir = Path(data_dir or tempfile.mkdtemp(prefix="ritlink-demo-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     monitor_link = data_dir / "monitor"
+    gps_link = data_dir / "gps"
     broker = Mosquitto(data_dir / "broker", port=broker_port)
     try:
         broker.start()
@@ -35,13 +36,16 @@ def run_demo(edge_port: int, seh_port: int, broker_port: int, data_dir: Path | N
     )
     (data_dir / "edge.toml").write_text(
         f'vehicle_id = "ambu-01"\nbroker_url = "{broker.url}"\nhttp_port = {edge_port}\n'
-        f'database = "{data_dir / "edge.db"}"\nmonitor_url = "{monitor_link}"\n'
+        f'database = "{data_dir / "edge.db"}"\nmonitor_url = "{monitor_link}"\ngps_url = "{gps_link}"\n'
+        # The shipped city route ends at this SEH's ambulance entrance (its geofence: 150 m).
         '[[sehs]]\nid = "seh-umcu"\nname = "SEH UMC Utrecht"\nphone = "088-755 5555"\n'
+        "lat = 52.0862\nlon = 5.1797\ngeofence_m = 150\n"
     )
     logs = open(data_dir / "demo.log", "ab")
     children = []
     for args in (
         ("sim", "monitor", "--protocol", "nonin", "--link", str(monitor_link), "--repeat"),
+        ("sim", "gps", "--route", "utrecht-city", "--link", str(gps_link), "--loop"),
         ("seh", "--config", str(data_dir / "seh.toml")),
         ("serve", "--config", str(data_dir / "edge.toml")),
     ):
@@ -55,6 +59,8 @@ def run_demo(edge_port: int, seh_port: int, broker_port: int, data_dir: Path | N
         print(f"SEH board:       http://127.0.0.1:{seh_port}/", flush=True)
         print(f"broker:          {broker.url}", flush=True)
         print(f"monitor (pty):   {monitor_link}", flush=True)
+        print(f"GPS (pty):       {gps_link} (city route to the SEH, looping)", flush=True)
+        print("sign in on the tablet with any crew name and PIN 1234 ($RITLINK_PIN)", flush=True)
         print(f"data and logs:   {data_dir}", flush=True)
         print("Ctrl-C stops everything.", flush=True)
         while not stop.wait(0.5):

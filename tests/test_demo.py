@@ -41,10 +41,11 @@ def test_demo_starts_everything_and_sigterm_stops_every_child(tmp_path):
             url = f"http://127.0.0.1:{ports[name]}/-/health"
             wait_until(lambda: httpx.get(url, timeout=1).json()["status"] == "ok", 30, what=f"{name} health")
         edge_health = httpx.get(f"http://127.0.0.1:{ports['edge']}/-/health").json()
-        wait_until(lambda: httpx.get(f"http://127.0.0.1:{ports['edge']}/-/health").json()["devices"].get("monitor")
-                   == "connected", 10, what="monitor simulator connected")
+        devices = lambda: httpx.get(f"http://127.0.0.1:{ports['edge']}/-/health").json()["devices"]  # noqa: E731
+        wait_until(lambda: devices().get("monitor") == "connected" and devices().get("gps") == "connected", 10,
+                   what="monitor and GPS simulators connected")
         assert edge_health["vehicle_id"] == "ambu-01"
-        assert len(processes_mentioning(str(data_dir))) >= 4  # broker, monitor sim, seh, serve
+        assert len(processes_mentioning(str(data_dir))) >= 5  # broker, monitor and GPS sims, seh, serve
 
         started = time.monotonic()
         demo.send_signal(signal.SIGTERM)
