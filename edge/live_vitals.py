@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,10 @@ class LiveValue:
 
 
 class LiveVitals:
-    def __init__(self, alarm_limits: dict | None = None) -> None:
+    def __init__(self, alarm_limits: dict | None = None,
+                 on_trend_point: Callable[[Any], None] = lambda observation: None) -> None:
+        """``on_trend_point`` gets each observation the trend keeps (the runtime stores it)."""
+        self._on_trend_point = on_trend_point
         self._lock = threading.Lock()
         self._values: dict[int, LiveValue] = {}
         self._device_state: dict[str, str] = {}
@@ -71,10 +75,12 @@ class LiveVitals:
         with self._lock:
             self._values[observation.code] = value
             self._alarms.observe(observation, now)
-            self._trend.add(observation, now)
+            kept = self._trend.add(observation, now)
             if observation.code in NIBP_CODES and value.acceptable:
                 self._offer_nibp(observation, value)
             self.version += 1
+        if kept:
+            self._on_trend_point(observation)  # outside the lock: it writes to SQLite
 
     def _offer_nibp(self, observation: Any, value: LiveValue) -> None:
         """A completed NIBP measurement is proposed to the crew once (design.md). Monitors

@@ -24,7 +24,7 @@ class EdgeRuntime:
         self.settings = settings
         max_bytes = int(settings.database_max_mb * 2**20) if settings.database_max_mb else None
         self.store = EdgeStore(settings.database, max_bytes)
-        self.live = LiveVitals(settings.alarm_limits_by_code())
+        self.live = LiveVitals(settings.alarm_limits_by_code(), self._store_trend_point)
         self.service = EdgeService(settings, self.store, self.live)
         self.sync = MqttSync(self.store, settings)
         self.service.on_outbox_write = self.sync.wake
@@ -55,6 +55,15 @@ class EdgeRuntime:
         log.info("edge started for vehicle %s", self.settings.vehicle_id)
         return self
 
+    def _store_trend_point(self, observation) -> None:
+        if self.store.space_left() < self.settings.store_reserve_mb * 2**20:
+            return  # the reserve is for sending what is stored, not for more trend
+        try:
+            self.store.add_trend_point(observation.device_id, observation.code, observation.received_at,
+                                       observation.value, getattr(observation, "status", "valid"))
+        except Exception:  # a full disk must not stop the live values; the save path says it loudly
+            log.warning("trend point not stored (device %s)", observation.device_id)
+
     def _purge_loop(self) -> None:
         """Finished rits leave the tablet after the retention time (design.md, Privacy)."""
         while not self._stop.wait(PURGE_EVERY_S):
@@ -62,6 +71,7 @@ class EdgeRuntime:
                 purged = self.service.purge_expired()
                 if purged:
                     log.info("retention: purged %d finished rit(s)", len(purged))
+                self.store.purge_trend(self.settings.retention_hours)
             except Exception:
                 log.exception("retention purge failed")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
-from edge import audit, feedback_inbox, outbox, track_store
+from edge import audit, feedback_inbox, outbox, track_store, trend_store
 from edge.audit import Actor
 from edge.canonical import canonical_json
 from edge.contract import new_id
@@ -131,6 +131,7 @@ EDGE_MIGRATIONS = [
     Migration(2, "entry corrections, idempotency keys, access log", _m2_clinical_record),
     Migration(3, "SEH-terugkoppeling inbox", feedback_inbox.migrate_feedback_inbox),
     Migration(4, "rit track (GPS)", track_store.migrate_track),
+    Migration(5, "monitor trend", trend_store.migrate_trend),
 ]
 
 
@@ -411,3 +412,16 @@ class EdgeStore(Store):
     def feedback_for(self, rit_id: str) -> list[dict[str, Any]]:
         with self.lock:
             return feedback_inbox.feedback_for(self.db, rit_id)
+
+    # -- monitor trend --------------------------------------------------------------------
+    def add_trend_point(self, device_id: str, code: int, at: str, value: float | None, status: str) -> None:
+        with self.write() as db:
+            trend_store.add_point(db, device_id, code, at, value, status)
+
+    def trend(self, hours: float) -> dict[str, list[dict[str, Any]]]:
+        with self.lock:
+            return trend_store.recent(self.db, hours)
+
+    def purge_trend(self, hours: float) -> int:
+        with self.write() as db:
+            return trend_store.purge_older(db, hours)

@@ -4,9 +4,9 @@ always with a text marker, so the priority never rests on colour alone."""
 from __future__ import annotations
 
 from devices.observation import Observation
-from edge.alarms import MDC_HEART_RATE as HEART_RATE
-from edge.alarms import MDC_SPO2 as SPO2
-from edge.alarms import MDC_TEMP as TEMPERATURE
+from devices.observation import MDC_HEART_RATE as HEART_RATE
+from devices.observation import MDC_SPO2 as SPO2
+from devices.observation import MDC_TEMP as TEMPERATURE
 from tests.harness.form_api import api  # noqa: F401
 from web.pages import templates
 from web.view_model import tiles

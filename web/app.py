@@ -59,8 +59,9 @@ def create_app(service: EdgeService) -> FastAPI:
         return {"devices": live.device_states(), "values": live.snapshot(), "alarms": live.alarms()}
 
     @app.get("/api/v1/vitals/trend")
-    def vitals_trend() -> dict:
-        return service.live.trend()
+    def vitals_trend(hours: float = 6.0) -> dict:
+        """The stored monitor trend (<= 1 point per 5 s per parameter), survives a restart."""
+        return service.store.trend(min(max(hours, 0.0), 24.0))
 
     @app.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
     def api_docs(request: Request) -> HTMLResponse:
