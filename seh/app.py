@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 from typing import Any, get_args
 
@@ -45,6 +46,9 @@ def board_row(row: dict[str, Any], live: dict | None) -> dict[str, Any]:
         "diagnosis": _latest_text(form.get("diagnoses"), "text"),
         "limits": "; ".join(limits), "live": shown_live, "updated_at": row["updated_at"],
     }
+
+
+CSRF_COOKIE = "seh_csrf"
 
 
 def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id: False,
@@ -128,7 +132,13 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     @app.get("/rits/{rit_id}", response_class=HTMLResponse)
     def rit_page(request: Request, rit_id: str) -> HTMLResponse:
-        return templates.TemplateResponse(request, "rit.html", rit_context(request, rit_id, True))
+        # Double-submit CSRF token for the feedback form: another site can make the browser
+        # post, but it cannot read this cookie to copy it into the form.
+        token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        context = {**rit_context(request, rit_id, True), "csrf": token}
+        response = templates.TemplateResponse(request, "rit.html", context)
+        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict")
+        return response
 
     @app.get("/rits/{rit_id}/inhoud", response_class=HTMLResponse)
     def rit_body(request: Request, rit_id: str) -> HTMLResponse:
@@ -146,8 +156,11 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
             "form": json.loads(chosen["form_json"]) if chosen else None, "shown_seq": seq, "seen_position": None})
 
     @app.post("/rits/{rit_id}/terugkoppeling")
-    def feedback_form(rit_id: str, diagnosis: str = Form(""), disposition: str = Form(""),
-                      remarks: str = Form("")) -> RedirectResponse:
+    def feedback_form(request: Request, rit_id: str, diagnosis: str = Form(""), disposition: str = Form(""),
+                      remarks: str = Form(""), csrf: str = Form("")) -> RedirectResponse:
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        if not cookie or not secrets.compare_digest(cookie, csrf):
+            raise HTTPException(403, "formulier verlopen: open de rit opnieuw")
         try:
             body = FeedbackIn(diagnosis=diagnosis, disposition=disposition, remarks=remarks)
         except ValidationError:

@@ -67,3 +67,30 @@ def test_tablet_off_when_feedback_is_written_gets_it_later_and_confirms(monitor,
     edge.stop()
     edge.start()  # redelivery after a restart is kept once
     assert len(edge.get(f"/api/v1/rits/{rit_id}").json()["feedback"]) == 1
+
+
+def test_feedback_form_on_the_board_needs_its_csrf_token(broker, seh_process):
+    import re
+
+    import httpx
+
+    seh = seh_process()
+    wait_until(lambda: seh.get("/-/health").json()["broker"] == "connected", 10, what="SEH connected")
+    vehicle = TestClient(broker.port)
+    try:
+        rit_id = new_id()
+        send(vehicle, envelope(rit_id, 1, {"a": 1}, vehicle_id=VEHICLE))
+        send(vehicle, envelope(rit_id, 2, {}, kind="patch", status="overdracht", vehicle_id=VEHICLE, form={"a": 1}))
+        wait_until(lambda: seh.get(f"/api/v1/rits/{rit_id}").json()["status"] == "overdracht", 5, what="overdracht")
+        nurse = httpx.Client(base_url=seh.base_url, timeout=5)
+        page = nurse.get(f"/rits/{rit_id}").text
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        form = {"diagnosis": "Pneumonie", "disposition": "opgenomen verpleegafdeling", "remarks": ""}
+        forged = httpx.post(f"{seh.base_url}/rits/{rit_id}/terugkoppeling", data=form | {"csrf": token})
+        assert forged.status_code == 403  # the token without the nurse's cookie is worthless
+        assert nurse.post(f"/rits/{rit_id}/terugkoppeling", data=form).status_code == 403
+        assert nurse.post(f"/rits/{rit_id}/terugkoppeling", data=form | {"csrf": token},
+                          follow_redirects=False).status_code == 303
+        assert [f["diagnosis"] for f in seh.get(f"/api/v1/rits/{rit_id}").json()["feedback"]] == ["Pneumonie"]
+    finally:
+        vehicle.close()
