@@ -177,7 +177,11 @@ class MqttSync:
             if row["published_at"] is None:
                 row = self.store.freeze(row["msg_id"])
             self._publish(row)
-        for row in self.store.sent_not_delivered(REDELIVER_AFTER_S):
+        overdue = self.store.sent_not_delivered(REDELIVER_AFTER_S)
+        # Forget messages that got their receipt, so a long shift does not grow this map.
+        self._redelivered = {r["msg_id"]: self._redelivered[r["msg_id"]] for r in overdue
+                             if r["msg_id"] in self._redelivered}
+        for row in overdue:
             last = self._redelivered.get(row["msg_id"])
             if last is None or now - last >= REDELIVER_AFTER_S:
                 self._redelivered[row["msg_id"]] = now
