@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from edge.config import EdgeSettings, SehDestination
-from edge.store import EdgeStore
-from edge.sync import MqttSync
+from edge.store.rit_store import EdgeStore
+from edge.sync.sender import MqttSync
 from simulators.mosquitto import Mosquitto
 from simulators.processes import RitlinkProcess, write_toml
 

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._rig import edge, start_broker_and_seh, vital, wait_delivered  # noqa: E402
-from edge.canonical import canonical_json  # noqa: E402
+from edge.wire.canonical import canonical_json  # noqa: E402
 
 HOUR_S, CHANGE_EVERY_S, VITALS_EVERY_S = 3600, 10, 300
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge.mqtt_client import make_client  # noqa: E402
+from edge.sync.mqtt_client import make_client  # noqa: E402
 from simulators.fault_soak import Soak  # noqa: E402
 from simulators.link import LinkCutter  # noqa: E402
 from simulators.mosquitto import Mosquitto, free_port  # noqa: E402

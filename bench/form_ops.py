@@ -19,16 +19,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge import outbox  # noqa: E402
-from edge.audit import Actor  # noqa: E402
-from edge.canonical import canonical_json, merge_patch_create  # noqa: E402
+from edge.store import outbox  # noqa: E402
+from edge.store.audit import Actor  # noqa: E402
+from edge.wire.canonical import canonical_json, merge_patch_create  # noqa: E402
 from edge.config import SehDestination, load_edge_settings  # noqa: E402
-from edge.entries import GcsData, MedicationData, ProcedureData, SecondaryData  # noqa: E402
-from edge.form import apply_entry_in_place, build_form  # noqa: E402
-from edge.form_hash import CanonicalForm  # noqa: E402
-from edge.live_vitals import LiveVitals  # noqa: E402
+from edge.form.entries import GcsData, MedicationData, ProcedureData, SecondaryData  # noqa: E402
+from edge.form.model import apply_entry_in_place, build_form  # noqa: E402
+from edge.wire.form_hash import CanonicalForm  # noqa: E402
+from edge.live.vitals import LiveVitals  # noqa: E402
 from edge.service import EdgeService  # noqa: E402
-from edge.store import EdgeStore  # noqa: E402
+from edge.store.rit_store import EdgeStore  # noqa: E402
 
 CREW = Actor("bench", "ambulancezorgverlener", "127.0.0.1")
 

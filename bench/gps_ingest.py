@@ -54,7 +54,7 @@ def live_cpu_share(log: Path, seconds: float) -> tuple[float, int, float]:
         link = Path(folder) / "gps"
         env_path = str(REPO)
         sim = subprocess.Popen(
-            [sys.executable, "-m", "edge.cli", "sim", "gps", "--link", str(link), "--replay", str(log),
+            [sys.executable, "-m", "ritlink", "sim", "gps", "--link", str(link), "--replay", str(log),
              "--rate", "1000", "--baud", str(BAUD), "--loop"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=env_path,
             env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"})

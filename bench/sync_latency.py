@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._rig import edge, percentiles, start_broker_and_seh, vital, wait_delivered  # noqa: E402
-from edge.mqtt_client import make_client, publish_properties  # noqa: E402
+from edge.sync.mqtt_client import make_client, publish_properties  # noqa: E402
 
 
 def raw_round_trip(port: int, rounds: int) -> list[float]:

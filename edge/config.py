@@ -148,7 +148,7 @@ class EdgeSettings(_Common):
     monitor_url: str | None = None
     monitor_protocol: Literal["nonin", "masimo", "hl7", "ansarb", "intellivue"] = "nonin"
     # Per-parameter alarm limits over the adult defaults, by label or MDC code, e.g.
-    # [alarm_limits.SpO2] low = 88  (edge/alarms.py names the keys).
+    # [alarm_limits.SpO2] low = 88  (edge/live/alarms.py names the keys).
     alarm_limits: dict[str, dict[str, float | str | None]] = Field(default_factory=dict)
     # A monitor value older than this is not taken into the form: it may no longer be true.
     vitals_max_age_s: float = Field(default=15.0, gt=0)
@@ -162,13 +162,13 @@ class EdgeSettings(_Common):
     @field_validator("alarm_limits")
     @classmethod
     def _valid_limits(cls, value: dict) -> dict:
-        from edge.alarms import limits_with_overrides
+        from edge.live.alarms import limits_with_overrides
 
         limits_with_overrides(value)  # raises ValueError naming the parameter
         return value
 
     def alarm_limits_by_code(self) -> dict:
-        from edge.alarms import limits_with_overrides
+        from edge.live.alarms import limits_with_overrides
 
         return limits_with_overrides(self.alarm_limits)
     # Clinical saves are refused (loudly) when less than this is left on the disk or under
@@ -177,7 +177,7 @@ class EdgeSettings(_Common):
     database_max_mb: float | None = Field(default=None, gt=0)
     # Finished rits leave the tablet this long after the SEH read the overdracht (design.md).
     retention_hours: float = Field(default=24.0, gt=0)
-    # TOML or JSON file whose lists replace the shipped Dutch value lists (edge/valuelists.py).
+    # TOML or JSON file whose lists replace the shipped Dutch value lists (edge/form/valuelists.py).
     value_lists_file: Path | None = None
 
     # GPS: a receiver on a pyserial URL or device path (gps_source "serial"), or a gpsd already

@@ -7,11 +7,11 @@ import threading
 
 from devices.monitors import PROTOCOLS, open_monitor
 from edge.config import EdgeSettings
-from edge.gps_runtime import GpsRuntime
-from edge.live_vitals import LiveVitals
+from edge.live.gps_runtime import GpsRuntime
+from edge.live.vitals import LiveVitals
 from edge.service import EdgeService
-from edge.store import EdgeStore
-from edge.sync import MqttSync
+from edge.store.rit_store import EdgeStore
+from edge.sync.sender import MqttSync
 
 log = logging.getLogger("ritlink.edge")
 

@@ -6,7 +6,7 @@ readers and the MQTT sync around one EdgeService, and web/ gets the instance.
 Every method that reads or changes a rit takes the ``actor`` (who, role, client) and runs
 in one store transaction with its access-log row; writes also take an optional
 idempotency key. Validation (value lists, plausibility) happens before anything is
-written; the lifecycle rules live in edge/lifecycle.py.
+written; the lifecycle rules live in edge/store/lifecycle.py.
 """
 
 from __future__ import annotations
@@ -16,18 +16,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from edge import audit, lifecycle, retention
-from edge.audit import Actor
+from edge.store import audit, lifecycle, retention
+from edge.store.audit import Actor
 from edge.config import EdgeSettings
-from edge.db import StoreFullError
-from edge.entries import CLIENT_KINDS, NOT_STATES, EntryData, TimeData, parse_data, utc_iso, validate
+from edge.store.db import StoreFullError
+from edge.form.entries import CLIENT_KINDS, NOT_STATES, EntryData, TimeData, parse_data, utc_iso, validate
 from edge.errors import DomainError, raise_all
-from edge.form import ACTIVE_STATUSES, CONCEPT, HANDED_OVER, URGENCIES, missing_for_overdracht
-from edge.live_vitals import LiveVitals
-from edge.receipt_watch import parse_time, receipt_warnings
-from edge.plausibility import LIMITS, VITAL_BY_MDC, VITALS, check_all
-from edge.store import EdgeStore, IdempotencyKey, RitNotFound, Tx
-from edge.valuelists import ValueLists, load_value_lists
+from edge.form.model import ACTIVE_STATUSES, CONCEPT, HANDED_OVER, URGENCIES, missing_for_overdracht
+from edge.live.vitals import LiveVitals
+from edge.sync.receipt_watch import parse_time, receipt_warnings
+from edge.form.plausibility import LIMITS, VITAL_BY_MDC, VITALS, check_all
+from edge.store.rit_store import EdgeStore, IdempotencyKey, RitNotFound, Tx
+from edge.form.valuelists import ValueLists, load_value_lists
 
 __all__ = ["EdgeService", "RitNotFound", "DomainError", "Actor", "IdempotencyKey", "StoreFullError"]
 

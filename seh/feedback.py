@@ -13,8 +13,8 @@ from typing import Any, Literal
 import sqlite_utils
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge.contract import TOPIC_ROOT, feedback_topic, new_id
-from edge.db import utc_now
+from edge.wire.contract import TOPIC_ROOT, feedback_topic, new_id
+from edge.wire.contract import utc_now
 
 FEEDBACK_SCHEMA = "ritlink.seh-terugkoppeling/1"
 RESEND_S = 10.0

@@ -13,9 +13,9 @@ import logging
 import threading
 import time
 
-from edge.contract import ContractError, Receipt, live_topic, parse_envelope, rit_topic_filter
-from edge.db import utc_now
-from edge.mqtt_client import connect_async, make_client, publish_properties
+from edge.wire.contract import ContractError, Receipt, live_topic, parse_envelope, rit_topic_filter
+from edge.wire.contract import utc_now
+from edge.sync.mqtt_client import connect_async, make_client, publish_properties
 from seh.feedback import feedback_receipt_filter, feedback_receipt_topic, publish_topic
 from seh.store import ReceiptToSend, SehStore
 

@@ -15,9 +15,10 @@ from typing import Any
 
 import sqlite_utils
 
-from edge.canonical import form_sha256, merge_patch_apply
-from edge.contract import Envelope, receipt_topic
-from edge.db import Migration, Store, utc_now
+from edge.wire.canonical import form_sha256, merge_patch_apply
+from edge.wire.contract import Envelope, receipt_topic
+from edge.store.db import Migration, Store
+from edge.wire.contract import utc_now
 from seh import feedback
 
 

@@ -15,7 +15,7 @@ STOP_GRACE_S = 4.0
 
 
 def _ritlink(*args: str) -> list[str]:
-    return [sys.executable, "-m", "edge.cli", *args]
+    return [sys.executable, "-m", "ritlink", *args]
 
 
 def run_demo(edge_port: int, seh_port: int, broker_port: int, data_dir: Path | None,

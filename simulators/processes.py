@@ -26,7 +26,7 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def ritlink_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "edge.cli", *args]
+    return [sys.executable, "-m", "ritlink", *args]
 
 
 def run_ritlink(*args: str, timeout: float = 30, **kwargs) -> subprocess.CompletedProcess:

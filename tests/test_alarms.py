@@ -15,7 +15,7 @@ from devices.observation import (
     MDC_TEMP,
     Observation,
 )
-from edge.alarms import (
+from edge.live.alarms import (
     DEFAULT_ADULT_LIMITS,
     HIGH,
     LOW,

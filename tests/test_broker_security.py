@@ -10,9 +10,9 @@ import ssl
 import paho.mqtt.client as mqtt
 import pytest
 
-from edge.certs import broker_tls_config, make_all
-from edge.contract import new_id, receipt_topic, receipt_topic_filter, rit_topic, rit_topic_filter
-from edge.mqtt_client import make_client
+from edge.ops.certs import broker_tls_config, make_all
+from edge.wire.contract import new_id, receipt_topic, receipt_topic_filter, rit_topic, rit_topic_filter
+from edge.sync.mqtt_client import make_client
 from simulators.mosquitto import Mosquitto, free_port
 from tests.harness.procs import RitlinkProcess, run_ritlink, write_toml
 from tests.harness.waiting import wait_until
@@ -95,7 +95,7 @@ def connect(tls_broker, pki):
 
 
 def test_acl_file_gives_each_client_only_its_topics():
-    from edge.certs import acl_text
+    from edge.ops.certs import acl_text
 
     text = acl_text(["ambu-01"], ["seh-umcu"])
     assert "user ambu-01\ntopic write ritlink/v1/seh/+/from/ambu-01/#" in text

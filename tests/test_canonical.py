@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.canonical import canonical_json, contains_null, form_sha256, merge_patch_apply, merge_patch_create
+from edge.wire.canonical import canonical_json, contains_null, form_sha256, merge_patch_apply, merge_patch_create
 
 # RFC 7396 appendix A (target, patch, result), spelled out by hand.
 RFC_EXAMPLES = [

@@ -28,6 +28,11 @@ def processes_mentioning(text: str) -> list[int]:
     return pids
 
 
+def command_line(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+        return handle.read().decode().rstrip("\0").split("\0")
+
+
 def test_demo_starts_everything_and_sigterm_stops_every_child(tmp_path):
     ports = {"edge": free_port(), "seh": free_port(), "broker": free_port()}
     data_dir = tmp_path / "demo"
@@ -46,6 +51,10 @@ def test_demo_starts_everything_and_sigterm_stops_every_child(tmp_path):
                    what="monitor and GPS simulators connected")
         assert edge_health["vehicle_id"] == "ambu-01"
         assert len(processes_mentioning(str(data_dir))) >= 5  # broker, monitor and GPS sims, seh, serve
+        children = [command_line(pid) for pid in processes_mentioning(str(data_dir))]
+        ritlink_children = [c for c in children if "mosquitto" not in c[0]]
+        assert len(ritlink_children) >= 4, children  # monitor and GPS sims, seh, serve
+        assert all(c[1:3] == ["-m", "ritlink"] for c in ritlink_children), children  # ps shows "python -m ritlink …"
 
         started = time.monotonic()
         demo.send_signal(signal.SIGTERM)

@@ -9,9 +9,9 @@ import re
 import pytest
 
 from edge.config import ConfigError, load_edge_settings
-from edge.db import Store
-from edge.store import EDGE_MIGRATIONS, EdgeStore
-from edge.valuelists import DEFAULT_LISTS, load_value_lists
+from edge.store.db import Store
+from edge.store.rit_store import EDGE_MIGRATIONS, EdgeStore
+from edge.form.valuelists import DEFAULT_LISTS, load_value_lists
 from tests.harness.form_api import api, form_api  # noqa: F401 (api is a fixture)
 
 

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from edge.audit import Actor
-from edge.entries import RemarkData
+from edge.store.audit import Actor
+from edge.form.entries import RemarkData
 from edge.errors import DomainError
 from tests.harness.form_api import api, form_api  # noqa: F401 (api is a fixture)
 
@@ -200,7 +200,7 @@ def test_idempotent_create_and_lifecycle(api):
 
 def test_double_tap_from_two_threads_records_once(api):
     rit = api.new_rit()
-    from edge.store import IdempotencyKey
+    from edge.store.rit_store import IdempotencyKey
 
     key = IdempotencyKey("tap-1", "same-request")
     results, errors = [], []

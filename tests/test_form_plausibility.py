@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from edge.plausibility import LIMITS, VITALS, Limit, medication_dose_limit
-from edge.valuelists import DEFAULT_LISTS
+from edge.form.plausibility import LIMITS, VITALS, Limit, medication_dose_limit
+from edge.form.valuelists import DEFAULT_LISTS
 from tests.harness.form_api import form_api
 
 

@@ -17,16 +17,16 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge.audit import Actor
-from edge.canonical import canonical_json, contains_null, form_sha256, merge_patch_apply, merge_patch_create
+from edge.store.audit import Actor
+from edge.wire.canonical import canonical_json, contains_null, form_sha256, merge_patch_apply, merge_patch_create
 from edge.config import load_edge_settings
-from edge.entries import CLIENT_KINDS
+from edge.form.entries import CLIENT_KINDS
 from edge.errors import DomainError
-from edge.form import COLLECTIONS, HISTORY_KINDS, build_form, collection
-from edge.form_hash import CanonicalForm
-from edge.live_vitals import LiveVitals
+from edge.form.model import COLLECTIONS, HISTORY_KINDS, build_form, collection
+from edge.wire.form_hash import CanonicalForm
+from edge.live.vitals import LiveVitals
 from edge.service import EdgeService
-from edge.store import EdgeStore
+from edge.store.rit_store import EdgeStore
 from tests.conftest import SEHS
 
 CREW = Actor("prop", "ambulancezorgverlener", "test")

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from edge.form import missing_for_overdracht
+from edge.form.model import missing_for_overdracht
 from tests.harness.procs import run_ritlink
 from tests.harness.waiting import wait_until
 

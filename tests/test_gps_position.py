@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from devices.gps import Fix, GpsDecoder, haversine_m
-from edge.position import (
+from edge.live.position import (
     EtaEstimator,
     Geofence,
     RunTimeProposer,

@@ -16,7 +16,7 @@ from datetime import datetime
 
 import pytest
 
-from edge.contract import live_topic
+from edge.wire.contract import live_topic
 from tests.harness.gps_rig import INCIDENT, LOCATED_SEHS, SEH_UMCU, write_short_route
 from tests.harness.mqtt import TestClient
 from tests.harness.procs import RitlinkProcess, child_env, ritlink_cmd, write_toml

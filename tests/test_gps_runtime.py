@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from devices.gps import Fix, haversine_m
-from edge import retention
-from edge.audit import Actor
+from edge.store import retention
+from edge.store.audit import Actor
 from edge.config import ConfigError, load_edge_settings
 from edge.errors import DomainError
-from edge.gps_runtime import GpsRuntime
-from edge.live_vitals import LiveVitals
+from edge.live.gps_runtime import GpsRuntime
+from edge.live.vitals import LiveVitals
 from edge.service import EdgeService
-from edge.store import EdgeStore, RitNotFound
+from edge.store.rit_store import EdgeStore, RitNotFound
 from tests.harness.gps_rig import INCIDENT, LOCATED_SEHS, SEH_RADIUS_M, SEH_UMCU, route_fixes, write_short_route
 from tests.harness.waiting import wait_until
 from tests.test_gps_gpsd import FakeGpsd, gpsd_reports

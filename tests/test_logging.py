@@ -9,7 +9,7 @@ from tests.harness.procs import child_env
 
 SCRIPT = """
 import logging
-from edge.cli import configure_logging
+from ritlink.cli import configure_logging
 configure_logging()
 try:
     1 / 0

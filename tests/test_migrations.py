@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from edge.db import Migration, SchemaTooNewError, connect, migrate, schema_version
-from edge.store import EDGE_MIGRATIONS, EdgeStore
+from edge.store.db import Migration, SchemaTooNewError, connect, migrate, schema_version
+from edge.store.rit_store import EDGE_MIGRATIONS, EdgeStore
 from seh.store import SEH_MIGRATIONS, SehStore
 
 

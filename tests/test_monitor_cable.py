@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from edge.alarms import TEXT_DEVICE_LOST, AlarmEngine
+from edge.live.alarms import TEXT_DEVICE_LOST, AlarmEngine
 from simulators.monitor import Faults
 from simulators.scenario import load_source
 from tests.harness.monitor_rig import MonitorRig

@@ -20,7 +20,7 @@ from devices.observation import (
     MDC_SPO2,
     Observation,
 )
-from edge.alarms import HIGH, AlarmEngine
+from edge.live.alarms import HIGH, AlarmEngine
 from simulators.monitor import Faults, SentValue, run_monitor
 from simulators.scenario import MIMIC_CSV, MimicReplay, Reading, Scenario, ScenarioError, load_source
 from tests.harness.monitor_rig import MonitorRig, sent_key

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edge.db import connect
+from edge.store.db import connect
 from simulators.mosquitto import free_port
 from tests.harness.notify import NotifySocket, start_notified
 from tests.harness.procs import write_toml

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from edge.config import ReceiptTimeouts, SehDestination
-from edge.receipt_watch import parse_time, receipt_warnings
+from edge.sync.receipt_watch import parse_time, receipt_warnings
 
 T0 = parse_time("2026-11-24T12:00:00.000Z")
 SEHS = {"seh-umcu": SehDestination(id="seh-umcu", name="SEH UMC Utrecht", phone="088-755 5555")}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge.scores import GCS_EYE, GCS_MOTOR, GCS_VERBAL, gcs, news2, pain
+from edge.form.scores import GCS_EYE, GCS_MOTOR, GCS_VERBAL, gcs, news2, pain
 
 # (rr, spo2, on_oxygen, sbp, pulse, acvpu, temp, scale) -> (subscores in NEWS2_PARAMETERS order, total, risk)
 NEWS2_CASES = [

@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from edge.contract import Receipt, new_id
-from edge.mqtt_client import publish_properties
+from edge.wire.contract import Receipt, new_id
+from edge.sync.mqtt_client import publish_properties
 from seh.feedback import feedback_receipt_topic
 from tests.harness.mqtt import TestClient, envelope, send
 from tests.harness.waiting import wait_until

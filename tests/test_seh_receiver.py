@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from edge.canonical import merge_patch_apply
-from edge.contract import new_id, receipt_topic_filter
+from edge.wire.canonical import merge_patch_apply
+from edge.wire.contract import new_id, receipt_topic_filter
 from tests.harness.mqtt import TestClient, envelope, send
 from tests.harness.waiting import wait_until
 
@@ -148,7 +148,7 @@ def test_rit_of_another_vehicle_is_refused(tmp_path, seh, vehicle, broker):
 def test_board_shows_the_vehicles_live_vitals(seh, vehicle):
     import json as _json
 
-    from edge.contract import live_topic
+    from edge.wire.contract import live_topic
 
     rit_id = new_id()
     announce(vehicle, rit_id)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from edge.cli_status import duration, render
-from edge.status import DiskWatch, LastErrorHandler, disk_level, outbox_figures, warnings_for
+from ritlink.status import duration, render
+from edge.ops.status import DiskWatch, LastErrorHandler, disk_level, outbox_figures, warnings_for
 from tests.harness.monitor_sim import nonin_feeding
 from tests.harness.procs import run_ritlink
 from tests.harness.waiting import wait_until

@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from edge.sd_notify import HANG_ENV, Notifier, supervise, watchdog_interval
+from edge.ops.sd_notify import HANG_ENV, Notifier, supervise, watchdog_interval
 from simulators.mosquitto import free_port
 from tests.harness.notify import NotifySocket, start_notified
 from tests.harness.procs import write_toml

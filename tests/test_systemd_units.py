@@ -111,7 +111,7 @@ COMMON_HARDENING = {
     "SystemCallArchitectures": "native",
     "DevicePolicy": "closed",
     "UMask": "0077",
-    # Bad config or a refused database: restarting cannot help (edge.cli.fail exits 2).
+    # Bad config or a refused database: restarting cannot help (ritlink.cli.fail exits 2).
     "RestartPreventExitStatus": "2",
 }
 

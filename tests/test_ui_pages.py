@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from devices.observation import Observation
-from edge.live_vitals import NIBP_DIA, NIBP_SYS
+from edge.live.vitals import NIBP_DIA, NIBP_SYS
 from tests.harness.form_api import api  # noqa: F401
 from web.view_model import klok
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from edge import backup
-from edge.db import Migration, MigrationFailedError, SchemaTooNewError, Store, connect, migrate, schema_version
-from edge.store import EDGE_MIGRATIONS
+from edge.store import backup
+from edge.store.db import Migration, MigrationFailedError, SchemaTooNewError, Store, connect, migrate, schema_version
+from edge.store.rit_store import EDGE_MIGRATIONS
 from simulators.mosquitto import free_port
 from tests.harness.notify import NotifySocket, start_notified
 from tests.harness.procs import run_ritlink, write_toml

@@ -1,6 +1,6 @@
 """Request bodies of the JSON API (pydantic, with examples for the OpenAPI page).
 
-The entry bodies are generated from edge.entries.CLIENT_KINDS: one model per kind,
+The entry bodies are generated from edge.form.entries.CLIENT_KINDS: one model per kind,
 discriminated by ``kind``, so a new entry kind appears in the API and its docs at once.
 """
 
@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from edge.entries import CLIENT_KINDS, TIME_POINTS, Location, NotState
+from edge.form.entries import CLIENT_KINDS, TIME_POINTS, Location, NotState
 
 SOURCE_PATTERN = r"^(manual|device:[a-z0-9-]{1,40})$"
 

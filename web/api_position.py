@@ -1,5 +1,5 @@
 """The GPS endpoints of the JSON API: the vehicle's position, the rit's track, and the run
-times the GPS proposes for the crew to confirm (edge/gps_runtime.py).
+times the GPS proposes for the crew to confirm (edge/live/gps_runtime.py).
 
 The service's ``position`` is the GPS runtime, duck-typed: web/ never imports the reader.
 Without one (an EdgeService built on its own) the answers say so instead of failing.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from edge.audit import Actor
+from edge.store.audit import Actor
 from edge.errors import DomainError
 from edge.service import EdgeService, IdempotencyKey
 from web.api_rits import actor, idempotency

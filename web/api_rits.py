@@ -15,8 +15,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Request
 
-from edge.audit import DEFAULT_ROLE, DEFAULT_USER, Actor
-from edge.canonical import canonical_json
+from edge.store.audit import DEFAULT_ROLE, DEFAULT_USER, Actor
+from edge.wire.canonical import canonical_json
 from edge.service import EdgeService, IdempotencyKey
 from web.api_models import (
     AcceptVitals,

@@ -19,8 +19,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from edge.entries import CLIENT_KINDS, parse_data
-from edge.plausibility import VITALS
+from edge.form.entries import CLIENT_KINDS, parse_data
+from edge.form.plausibility import VITALS
 from edge.service import DomainError, EdgeService, IdempotencyKey, StoreFullError
 from web import session
 from web.view_model import TABS, header_model, medication_buttons, register_filters, tab_model

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
 
-from edge.audit import Actor
+from edge.store.audit import Actor
 
 COOKIE = "ritlink_dienst"
 # Demo PIN for the shift sign-in; a deployment sets RITLINK_PIN (docs/ui.md).

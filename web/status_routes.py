@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from edge.status import collect
+from edge.ops.status import collect
 
 
 def add_status_routes(app: FastAPI, service) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edge.audit import Actor
+from edge.store.audit import Actor
 from edge.service import EdgeService
 
 TABS = [("melding", "Melding & tijden"), ("abcde", "ABCDE"), ("secundair", "Secundair & SAMPLE"),

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from edge.config import load_edge_settings
-from edge.live_vitals import LiveVitals
+from edge.live.vitals import LiveVitals
 from edge.service import EdgeService
-from edge.store import EdgeStore
+from edge.store.rit_store import EdgeStore
 from tests.conftest import SEHS
 from web.app import create_app
 

@@ -8,10 +8,10 @@ import threading
 
 import paho.mqtt.client as mqtt
 
-from edge.canonical import form_sha256
-from edge.contract import SCHEMA, new_id, receipt_topic, rit_topic
-from edge.db import utc_now
-from edge.mqtt_client import make_client, publish_properties
+from edge.wire.canonical import form_sha256
+from edge.wire.contract import SCHEMA, new_id, receipt_topic, rit_topic
+from edge.wire.contract import utc_now
+from edge.sync.mqtt_client import make_client, publish_properties
 from tests.harness.waiting import wait_until
 
 

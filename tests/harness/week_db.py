@@ -16,8 +16,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from edge.canonical import form_sha256
-from edge.store import EdgeStore
+from edge.wire.canonical import form_sha256
+from edge.store.rit_store import EdgeStore
 
 VITALS = [(150456, "SpO2", "%"), (149530, "Polsfrequentie", "/min"), (147842, "Hartfrequentie", "/min"),
           (150021, "NIBP systolisch", "mm[Hg]"), (150022, "NIBP diastolisch", "mm[Hg]"),

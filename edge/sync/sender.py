@@ -1,0 +1,221 @@
+"""Forward the outbox to the broker and take the SEH's receipts back.
+
+The outbox in SQLite is the only copy that matters; paho's in-memory queue is a
+convenience. Per stream only the oldest unacknowledged message is on the wire, so order
+holds across reconnects and restarts; everything saved meanwhile folds into one pending
+patch (edge/store/outbox.py). A message published by an earlier process and never acknowledged
+is published again with the same msg_id: the SEH drops the duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+
+from edge.config import EdgeSettings
+from edge.wire.contract import (SCHEMA, Receipt, feedback_topic, live_topic, receipt_topic, receipt_topic_filter,
+                           rit_topic)
+from edge.sync.feedback_inbox import FeedbackError, parse_feedback
+from edge.wire.contract import utc_now
+from edge.sync.mqtt_client import connect_async, make_client, publish_properties
+from edge.store.rit_store import EdgeStore
+
+log = logging.getLogger("ritlink.sync")
+
+# A message on the wire this long without PUBACK is published again (same msg_id).
+RESEND_AFTER_S = 15.0
+# A message with a PUBACK but no "delivered" receipt this long is published again: a broker
+# can acknowledge and then lose a message (killed before its autosave), and the SEH cannot
+# ask for what it never heard of when no later message of the stream shows the gap.
+REDELIVER_AFTER_S = 10.0
+
+
+class MqttSync:
+    def __init__(self, store: EdgeStore, settings: EdgeSettings):
+        self.store = store
+        self.settings = settings
+        self.vehicle_id = settings.vehicle_id
+        self.client = make_client(f"ritlink-edge-{self.vehicle_id}")
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_publish = self._on_publish
+        self.client.on_message = self._on_message
+        self.connected = threading.Event()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._mid_to_msg: dict[int, str] = {}
+        self._early_acks: dict[int, int] = {}  # mid -> reason code, PUBACK before publish() returned
+        self._on_wire: dict[str, float] = {}  # msg_id -> monotonic time handed to paho
+        self._redelivered: dict[str, float] = {}  # msg_id -> monotonic time of the last redelivery
+        self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
+
+    # -- lifecycle --------------------------------------------------------------------
+    def start(self) -> MqttSync:
+        broker = self.settings.broker
+        connect_async(self.client, broker.host, broker.port, self.settings.tls)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(3)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def wake(self) -> None:
+        """Called after every outbox write: send without waiting for the next tick."""
+        self._wake.set()
+
+    # -- paho callbacks (network thread) ----------------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.warning("broker refused connection: %s", reason_code)
+            return
+        client.subscribe([(receipt_topic_filter(self.vehicle_id), 1), (feedback_topic(self.vehicle_id, "+"), 1)])
+        self.connected.set()
+        log.info("broker connected (session present: %s)", flags.session_present)
+        self._wake.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        if self.connected.is_set():
+            log.info("broker disconnected: %s", reason_code)
+        self.connected.clear()
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        with self._lock:
+            msg_id = self._mid_to_msg.pop(mid, None)
+            if msg_id is None:
+                self._early_acks[mid] = reason_code.value
+                return
+        self._acknowledged(msg_id, reason_code.value)
+
+    def _on_message(self, client, userdata, message) -> None:
+        if "/feedback/" in message.topic:
+            self._on_feedback(message)
+            return
+        try:
+            receipt = Receipt.model_validate_json(message.payload)
+        except ValueError:
+            log.warning("ignored malformed receipt on %s", message.topic)
+            return
+        seh_id = message.topic.rsplit("/", 1)[-1]
+        self.apply_receipt(seh_id, receipt)
+
+    def _on_feedback(self, message) -> None:
+        """SEH-terugkoppeling: keep it once, then confirm it on the SEH's Response Topic."""
+        seh_id = message.topic.rsplit("/", 1)[-1]
+        try:
+            body = parse_feedback(message.payload, seh_id, self.vehicle_id)
+        except FeedbackError as exc:
+            log.warning("ignored feedback from %s: %s", seh_id, exc)
+            return
+        fresh = self.store.store_feedback(body)
+        log.info("feedback %s for rit %s from %s%s", body["msg_id"], body["rit_id"], seh_id,
+                 "" if fresh else " (again)")
+        reply = getattr(message.properties, "ResponseTopic", None)
+        expected = f"ritlink/v1/seh/{seh_id}/from/{self.vehicle_id}/feedback-receipt"
+        receipt = Receipt(msg_id=body["msg_id"], rit_id=body["rit_id"], seq=0, type="delivered", at=utc_now())
+        self.client.publish(reply if reply == expected else expected, receipt.to_json(), qos=1)
+
+    def publish_live(self, seh_id: str, payload: dict) -> bool:
+        """Latest vitals and position for the SEH's board: QoS 0, never queued, never stored
+        (design.md: <= 1 per 5 s). False while offline: the next one will be fresher anyway."""
+        if not self.connected.is_set():
+            return False
+        data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return self.client.publish(live_topic(seh_id, self.vehicle_id), data, qos=0).rc == mqtt.MQTT_ERR_SUCCESS
+
+    # -- receipts ---------------------------------------------------------------------
+    def apply_receipt(self, seh_id: str, receipt: Receipt) -> None:
+        log.info("receipt %s for msg %s seq %d from %s", receipt.type, receipt.msg_id, receipt.seq, seh_id)
+        if receipt.type == "delivered":
+            self.store.advance(receipt.msg_id, "delivered")
+        elif receipt.type == "read":
+            self.store.mark_read_up_to(receipt.rit_id, seh_id, receipt.seq)
+        elif receipt.type == "rejected":
+            self.store.advance(receipt.msg_id, "rejected", receipt.reason)
+        elif receipt.type == "resync":
+            self.store.request_snapshot(receipt.rit_id, seh_id)
+            self._wake.set()
+
+    # -- sending (sender thread) ------------------------------------------------------
+    def _acknowledged(self, msg_id: str, reason_code: int) -> None:
+        with self._lock:
+            self._on_wire.pop(msg_id, None)
+        if reason_code >= 0x80:
+            # The broker refused it (e.g. not authorised). Leave it queued and say so.
+            log.error("broker refused msg %s (reason code %#x)", msg_id, reason_code)
+            return
+        self.store.advance(msg_id, "sent")
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(0.5)
+            self._wake.clear()
+            if not self.connected.is_set():
+                continue
+            try:
+                self._send_ready()
+            except Exception:  # keep the sender alive whatever one message does
+                log.exception("outbox sender error")
+                self._stop.wait(1.0)
+
+    def _send_ready(self) -> None:
+        now = time.monotonic()
+        for row in self.store.messages_to_send():
+            with self._lock:
+                handed_at = self._on_wire.get(row["msg_id"])
+            if handed_at is not None and now - handed_at < RESEND_AFTER_S:
+                continue  # on the wire; paho resends it on reconnect, PUBACK will follow
+            if row["published_at"] is None:
+                row = self.store.freeze(row["msg_id"])
+            self._publish(row)
+        overdue = self.store.sent_not_delivered(REDELIVER_AFTER_S)
+        # Forget messages that got their receipt, so a long shift does not grow this map.
+        self._redelivered = {r["msg_id"]: self._redelivered[r["msg_id"]] for r in overdue
+                             if r["msg_id"] in self._redelivered}
+        for row in overdue:
+            last = self._redelivered.get(row["msg_id"])
+            if last is None or now - last >= REDELIVER_AFTER_S:
+                self._redelivered[row["msg_id"]] = now
+                log.info("no receipt for msg %s seq %d: sending it again", row["msg_id"], row["seq"])
+                self._publish(row)
+
+    def _publish(self, row: dict) -> None:
+        envelope = {
+            "schema": SCHEMA,
+            "msg_id": row["msg_id"],
+            "rit_id": row["rit_id"],
+            "vehicle_id": self.vehicle_id,
+            "seh_id": row["seh_id"],
+            "seq": row["seq"],
+            "kind": row["kind"],
+            "status": row["status"],
+            "body": json.loads(row["body_json"]),
+            "form_sha256": row["form_sha256"],
+            "sent_at": utc_now(),
+        }
+        payload = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        props = publish_properties(receipt_topic(self.vehicle_id, row["seh_id"]), row["msg_id"])
+        with self._lock:
+            self._on_wire[row["msg_id"]] = time.monotonic()
+        info = self.client.publish(rit_topic(row["seh_id"], self.vehicle_id, row["rit_id"]), payload, 1, False, props)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            log.warning("publish of msg %s failed: %s", row["msg_id"], mqtt.error_string(info.rc))
+            with self._lock:
+                self._on_wire.pop(row["msg_id"], None)
+            return
+        with self._lock:
+            early = self._early_acks.pop(info.mid, None)
+            if early is None:
+                self._mid_to_msg[info.mid] = row["msg_id"]
+        if early is not None:
+            self._acknowledged(row["msg_id"], early)
+        log.debug("published msg %s seq %d to %s", row["msg_id"], row["seq"], row["seh_id"])
