@@ -244,6 +244,8 @@ class EdgeService:
         """Append an entry that replaces ``entry_id``; the old one stays, marked corrected."""
         if not reason.strip():
             raise DomainError("geef de reden van de correctie", "reason")
+        if len(reason) > 500:
+            raise DomainError("reden is te lang (hoogstens 500 tekens)", "reason")
         if withdraw == (data is not None):
             raise DomainError("geef nieuwe data of withdraw: true (niet beide)", "data")
 
@@ -318,11 +320,13 @@ class EdgeService:
         return self._write(lambda tx: lifecycle.cancel(tx, rit_id, self._now_entry(actor), reason, text),
                            actor, "rit.cancel", rit_id, idempotency)
 
-    def change_destination(self, rit_id: str, seh_id: str, *, actor: Actor,
+    def change_destination(self, rit_id: str, seh_id: str, *, actor: Actor, reason: str | None = None,
                            idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
         if self.settings.seh(seh_id) is None:
             raise DomainError(f"onbekende SEH '{seh_id}'", "seh_id")
-        return self._write(lambda tx: lifecycle.change_destination(tx, rit_id, self._now_entry(actor), seh_id),
+        if reason is not None and len(reason) > 200:
+            raise DomainError("reden is te lang (hoogstens 200 tekens)", "reason")
+        return self._write(lambda tx: lifecycle.change_destination(tx, rit_id, self._now_entry(actor), seh_id, reason),
                            actor, "rit.destination", rit_id, idempotency)
 
     def _now_entry(self, actor: Actor) -> Callable[..., dict[str, Any]]:

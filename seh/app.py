@@ -16,16 +16,19 @@ from pydantic import ValidationError
 from seh.feedback import Disposition, FeedbackIn
 from seh.store import FeedbackTooEarly, SehStore
 from web.sse import change_stream, sse_response
+from web import words
 from web.view_model import entries_of, eta_of, patient_words, register_filters
 
 HERE = Path(__file__).parent
 WEB = HERE.parent / "web"
-STATUS_WORDS = {"aangekondigd": "vooraangekondigd", "overdracht": "overgedragen", "geannuleerd": "geannuleerd",
-                "concept": "concept"}
+STATUS_WORDS = {"aangekondigd": "vooraangekondigd", "vooraankondiging": "vooraangekondigd", "update": "vooraangekondigd", "overdracht": "overgedragen",
+                "geannuleerd": "geannuleerd", "concept": "concept"}
+VERSION_WORDS = {"vooraankondiging": "vooraankondiging", "update": "bijwerking", "overdracht": "overdracht",
+                 "geannuleerd": "annulering"}
 
 
 def _latest_text(section: dict | None, field: str) -> str:
-    active = [e for e in entries_of(section) if not e.get("corrected_by") and not e.get("withdrawn")]
+    active = [e for e in entries_of(section, "diagnosis") if not e.get("corrected_by") and not e.get("withdrawn")]
     return str(active[-1].get(field, "")) if active else ""
 
 
@@ -33,10 +36,11 @@ def board_row(row: dict[str, Any], live: dict | None) -> dict[str, Any]:
     """One arrivals line, in the words the board shows."""
     form = row["form"]
     patient = form.get("patient") or {}
-    limits = [e["summary"] for e in entries_of(form.get("treatment_limits"))
-              if not e.get("corrected_by") and (e.get("limits") or e.get("status") == "bekend")]
+    limits = [e["summary"] for e in entries_of(form.get("treatment_limits"), "treatment_limits")
+              if not e.get("corrected_by") and not e.get("withdrawn") and (e.get("limits") or e.get("status") == "bekend")]
     vitals = live.get("vitals") if isinstance(live, dict) else None  # SehReceiver.live_for(vehicle_id)
-    shown_live = ", ".join(f"{v.get('label')} {v.get('value')}" for v in vitals[:4]) if isinstance(vitals, list) else ""
+    shown_live = ", ".join(f"{v.get('label')} {words.number(v.get('value'))}" for v in vitals[:4]
+                           if isinstance(v, dict)) if isinstance(vitals, list) else ""
     return {
         "rit_id": row["rit_id"], "seq": row["seq"], "status": row["status"],
         "status_words": STATUS_WORDS.get(row["status"], row["status"]),
@@ -121,7 +125,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         if row is None:
             raise HTTPException(404, "rit niet gevonden")
         mark_read(rit_id)  # a person opened (or is watching) it: that is what "read" means
-        positions = [e["position"] for s in _sections(row["form"]) for e in entries_of(s)]
+        positions = [e["position"] for s in _sections(row["form"]) for e in entries_of(s, "")]
         if new_view:
             seen[f"{rit_id}:before"] = seen.get(rit_id)
             seen[rit_id] = max(positions, default=0)
@@ -152,7 +156,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
             raise HTTPException(404, "rit niet gevonden")
         chosen = next((v for v in found if v["seq"] == seq), None)
         return templates.TemplateResponse(request, "versions.html", {
-            "seh_id": store.seh_id, "rit_id": rit_id, "versions": found, "theme": theme(request),
+            "seh_id": store.seh_id, "rit_id": rit_id, "versions": found, "theme": theme(request), "version_words": VERSION_WORDS,
             "form": json.loads(chosen["form_json"]) if chosen else None, "shown_seq": seq, "seen_position": None})
 
     @app.post("/rits/{rit_id}/terugkoppeling")

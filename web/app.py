@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import logging
+from urllib.parse import quote
+
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from edge.service import DomainError, EdgeService, RitNotFound, StoreFullError
 from web.api_rits import rit_router
+from web.page_errors import SessionExpired
 from web.pages import pages_router, templates as page_templates
 from web.sse import sse_router
 from web.status_routes import add_status_routes
 from web.api_position import position_router
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 
 
 def create_app(service: EdgeService) -> FastAPI:
@@ -38,6 +43,20 @@ def create_app(service: EdgeService) -> FastAPI:
     @app.exception_handler(StoreFullError)
     async def store_full(request: Request, exc: StoreFullError) -> JSONResponse:
         return JSONResponse({"detail": [{"type": "store.full", "msg": str(exc)}]}, status_code=507)
+
+    @app.exception_handler(SessionExpired)
+    async def session_expired(request: Request, exc: SessionExpired) -> HTMLResponse:
+        return page_templates.TemplateResponse(request, "verlopen.html", {
+            "theme": "dag", "terug": exc.resume, "login": f"/aanmelden?terug={quote(exc.resume)}"}, status_code=403)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # The type and the route only: an exception's text may carry what the crew typed.
+        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.scope.get("route").path
+                  if request.scope.get("route") else "?")
+        if request.url.path.startswith(("/api/", "/-/")):
+            return JSONResponse({"detail": [{"type": "server", "msg": "interne fout; niets opgeslagen"}]}, 500)
+        return page_templates.TemplateResponse(request, "storing.html", {"theme": "dag"}, status_code=500)
 
     @app.exception_handler(RitNotFound)
     async def rit_not_found(request: Request, exc: RitNotFound) -> JSONResponse:

@@ -1,9 +1,11 @@
 """The tablet's HTML pages: shift sign-in, rit list, the rit screen and its saves.
 
 Every save is a plain HTML form POST answered with 303 to the rit screen, so the crew can
-work without JavaScript; htmx (hx-boost) only swaps the page without a full reload. Each
-form carries this shift's CSRF token and a fresh idempotency key: a double tap sends the
-same key twice and the service records the save once.
+work without JavaScript; htmx (hx-boost) only swaps the page without a full reload. A
+refused save answers with the rit screen again, the refusal named next to its control and
+in the page's alert region, with the refusal's status (422, 409, 507): htmx is configured
+to swap those answers too (web/static/ritlink.js), so no refusal is ever silent. Each form
+carries this shift's CSRF token and a fresh idempotency key: a double tap records once.
 """
 
 from __future__ import annotations
@@ -22,31 +24,32 @@ from fastapi.templating import Jinja2Templates
 from edge.form.entries import CLIENT_KINDS, parse_data
 from edge.form.plausibility import VITALS
 from edge.service import DomainError, EdgeService, IdempotencyKey, StoreFullError
-from web import session
-from web.view_model import TABS, header_model, medication_buttons, register_filters, tab_model
+from web import session, words
+from web.entry_forms import (FORMS_BY_ID, INLINE_CHOICES, NOT_STATES, clock_time, data_from_fields, forms_for,
+                             medication_data)
+from web.page_errors import STORE_FULL, SessionExpired, error_detail, local_path, resume_path
+from web.view_model import (LIFECYCLE_WORDS, TABS, header_model, medication_buttons, register_filters, seh_namer,
+                             standing, tab_model)
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 register_filters(templates.env)
 
-# ABCDE letter -> (entry kind, coded field, value list, is the field a list, heading, field label)
-ABCDE_FIELDS = {
-    "A": ("airway", "status", "airway_status", False, "Luchtweg", "Status luchtweg"),
-    "B": ("breathing", "findings", "breathing_findings", True, "Ademhaling", "Bevinding"),
-    "C": ("circulation", "skin", "skin_findings", True, "Circulatie", "Huid"),
-    "D": ("disability", "acvpu", "acvpu", False, "Neurologie", "ACVPU"),
-    "E": ("exposure", "skin", "skin_findings", True, "Exposure", "Huid"),
-}
 MANUAL_VITALS = ("heart_rate", "bp_systolic", "bp_diastolic", "spo2", "resp_rate", "temperature", "glucose")
+TYPICAL = {"heart_rate": "80", "bp_systolic": "120", "bp_diastolic": "80", "spo2": "97", "resp_rate": "16",
+           "temperature": "37,0", "glucose": "6,0"}
+# Single facts: the standing entry of these forms is corrected, never repeated (section, kind).
+STANDING_SECTIONS = {"patient": ("history", "patient"), "melding": ("history", "melding"),
+                     "identification": ("history", "identification"), "diagnosis": ("diagnoses", None)}
 
 
-def _number(value: str | None) -> float | None:
+def _number(value: str | None, field: str) -> float | None:
     if value is None or not value.strip():
         return None
     try:
         return float(value.replace(",", "."))
     except ValueError:
-        raise DomainError(f"'{value}' is geen getal") from None
+        raise DomainError(f"'{value[:20]}' is geen getal", field) from None
 
 
 class Page:
@@ -55,11 +58,23 @@ class Page:
     def __init__(self, request: Request, crew: session.Crew):
         self.request = request
         self.crew = crew
-        self.theme = "nacht" if request.cookies.get("ritlink_thema") == "nacht" else "dag"
+        self.theme = _theme(request)
 
     def context(self, **extra: Any) -> dict[str, Any]:
         return {"crew": self.crew, "csrf": self.crew.csrf, "theme": self.theme, "new_key": lambda: secrets.token_hex(12),
                 **extra}
+
+
+def _standings(form: dict[str, Any], forms) -> dict[str, dict[str, Any]]:
+    out = {}
+    for f in forms:
+        if f.single_fact and f.form_id in STANDING_SECTIONS:
+            first, second = STANDING_SECTIONS[f.form_id]
+            section = (form.get(first) or {}).get(second) if second else form.get(first)
+            found = standing(section, f.kind)
+            if found:
+                out[f.form_id] = found
+    return out
 
 
 def pages_router(service: EdgeService) -> APIRouter:
@@ -70,7 +85,10 @@ def pages_router(service: EdgeService) -> APIRouter:
 
     async def posted(request: Request) -> tuple[session.Crew, dict[str, Any], IdempotencyKey | None]:
         form = await request.form()
-        crew = session.check_csrf(signed_in(request), form.get("csrf"))
+        try:
+            crew = session.check_csrf(signed_in(request), form.get("csrf"))
+        except HTTPException:
+            raise SessionExpired(resume_path(request)) from None
         fields = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form.keys()}
         key = None
         if form.get("idem"):
@@ -83,41 +101,57 @@ def pages_router(service: EdgeService) -> APIRouter:
         suffix = f"&melding={quote(note)}" if note else ""
         return RedirectResponse(f"/rits/{rit_id}?tab={tab}{suffix}", status_code=303)
 
-    def rit_page(request: Request, crew: session.Crew, rit_id: str, tab: str, error: str = "",
+    def rit_page(request: Request, crew: session.Crew, rit_id: str, tab: str, error: dict[str, Any] | None = None,
                  status: int = 200) -> HTMLResponse:
-        view = service.rit_view(rit_id, actor=crew.actor(request))
-        page = Page(request, crew)
-        context = page.context(view=view, tab=tab if tab in dict(TABS) else "abcde", tabs=TABS, error=error,
-                               note=request.query_params.get("melding", ""),
-                               header=header_model(service, view),
-                               model=tab_model(service, view, tab, crew.actor(request)),
-                               lists=service.value_lists(), abcde=ABCDE_FIELDS, manual_vitals={n: VITALS[n].label for n in MANUAL_VITALS},
-                               medication_buttons=medication_buttons(service))
+        actor = crew.actor(request)
+        view = service.rit_view(rit_id, actor=actor)
+        tab = tab if tab in dict(TABS) else "abcde"
+        forms = forms_for(tab)
+        lists = service.value_lists()
+        context = Page(request, crew).context(
+            view=view, tab=tab, tabs=TABS, error=error["message"] if error else "", error_detail=error,
+            note=request.query_params.get("melding", ""), header=header_model(service, view),
+            model=tab_model(service, view, tab, actor), lists=lists, forms=forms,
+            standings=_standings(view["form"], forms), inline_choices=INLINE_CHOICES, not_states=NOT_STATES,
+            time_words=words.TIME_WORDS, sehs=service.sehs(), medication_buttons=medication_buttons(service),
+            route_words={r["code"]: r["label"] for r in lists.get("routes", [])},
+            manual_vitals={n: {"label": VITALS[n].label, "unit": words.unit(VITALS[n].unit), "typical": TYPICAL[n]}
+                           for n in MANUAL_VITALS})
         return templates.TemplateResponse(request, "rit.html", context, status_code=status)
 
     async def save(request: Request, rit_id: str, tab: str, action) -> Response:
+        """Run one save; a refusal comes back as the same screen, said where the crew looks."""
         crew, fields, key = await posted(request)
+        form_id = str(request.query_params.get("formulier") or fields.get("formulier") or "")
         try:
             action(crew.actor(request), fields, key)
         except DomainError as exc:
-            return rit_page(request, crew, rit_id, tab, error=_error_text(exc), status=422)
-        except StoreFullError as exc:  # said loudly on the page; nothing stored is lost
-            return rit_page(request, crew, rit_id, tab, error=str(exc), status=507)
+            form = FORMS_BY_ID.get(form_id)
+            labels = {f.name: f.label for f in form.fields} if form else {}
+            return rit_page(request, crew, rit_id, tab, error_detail(exc, form_id, labels), status=exc.status)
+        except StoreFullError:  # said loudly on the page; nothing stored is lost
+            return rit_page(request, crew, rit_id, tab, {"form": form_id, "message": STORE_FULL, "fields": {},
+                                                         "unusual": False}, status=507)
         return back(rit_id, tab, "Opgeslagen")
+
+    def nagekomen(fields: dict[str, Any]) -> bool:
+        return bool(fields.get("nagekomen"))
 
     # -- sign-in, theme -----------------------------------------------------------------
     @router.get("/aanmelden", response_class=HTMLResponse)
-    def login_form(request: Request, fout: str = "") -> HTMLResponse:
-        return templates.TemplateResponse(request, "login.html", {"error": fout, "theme": _theme(request)})
+    def login_form(request: Request, fout: str = "", terug: str = "") -> HTMLResponse:
+        return templates.TemplateResponse(request, "login.html", {
+            "error": fout, "theme": _theme(request), "terug": local_path(terug)})
 
     @router.post("/aanmelden")
     async def login(request: Request) -> Response:
         form = await request.form()
         names = [n.strip() for n in (str(form.get("crew1", "")), str(form.get("crew2", ""))) if n.strip()]
+        terug = local_path(str(form.get("terug", "")))
         if not names or str(form.get("pin", "")) != session.expected_pin():
             return templates.TemplateResponse(request, "login.html", {
-                "error": "Naam en juiste pincode nodig", "theme": _theme(request)}, status_code=403)
-        response = RedirectResponse("/", status_code=303)
+                "error": "Naam en juiste pincode nodig", "theme": _theme(request), "terug": terug}, status_code=403)
+        response = RedirectResponse(terug or "/", status_code=303)
         response.set_cookie(session.COOKIE, session.cookie_value(names), httponly=True, samesite="strict")
         return response
 
@@ -131,25 +165,34 @@ def pages_router(service: EdgeService) -> APIRouter:
     @router.post("/thema")
     async def theme(request: Request) -> Response:
         form = await request.form()
-        response = RedirectResponse(str(form.get("terug") or "/"), status_code=303)
+        response = RedirectResponse(local_path(str(form.get("terug") or "")) or "/", status_code=303)
         response.set_cookie("ritlink_thema", "nacht" if form.get("thema") == "nacht" else "dag", samesite="strict")
         return response
 
     # -- rit list and new rit -----------------------------------------------------------
+    def list_page(request: Request, crew: session.Crew, error: str = "", status: int = 200) -> Response:
+        return templates.TemplateResponse(request, "rits.html", Page(request, crew).context(
+            rits=service.rits(actor=crew.actor(request)), sehs=service.sehs(), health=service.health(),
+            lists=service.value_lists(), error=error, lifecycle_words=LIFECYCLE_WORDS,
+            seh_names={s["id"]: s["name"] for s in service.sehs()}), status_code=status)
+
     @router.get("/", response_class=HTMLResponse)
     def rit_list(request: Request) -> Response:
         crew = signed_in(request)
         if crew is None:
             return RedirectResponse("/aanmelden", status_code=303)
-        view_rits = service.rits(actor=crew.actor(request))
-        return templates.TemplateResponse(request, "rits.html", Page(request, crew).context(
-            rits=view_rits, sehs=service.sehs(), health=service.health(), error=""))
+        return list_page(request, crew)
 
     @router.post("/ritten")
     async def new_rit(request: Request) -> Response:
         crew, fields, key = await posted(request)
         melding = {"reason": fields.get("reason") or None}
         try:
+            patient = None
+            if fields.get("onbekend"):  # an unidentified patient is a first-class start
+                patient = {"unidentified": True, "sex": fields.get("sex") or None,
+                           "estimated_age_years": _number(fields.get("estimated_age_years"), "estimated_age_years")}
+                patient = parse_data("patient", {k: v for k, v in patient.items() if v is not None})
             made = service.create_rit(str(fields.get("destination_seh", "")), str(fields.get("urgency", "")),
                                       actor=crew.actor(request), melding={k: v for k, v in melding.items() if v},
                                       idempotency=key)
@@ -158,10 +201,14 @@ def pages_router(service: EdgeService) -> APIRouter:
             service.add_entry(made["rit_id"], "identification",
                               parse_data("identification", {"crew": [{"name": n} for n in crew.names]}),
                               actor=crew.actor(request), idempotency=crew_key)
+            if patient is not None:
+                patient_key = IdempotencyKey(key.key + ":patient", key.fingerprint) if key else None
+                service.add_entry(made["rit_id"], "patient", patient, actor=crew.actor(request),
+                                  idempotency=patient_key)
         except DomainError as exc:
-            return templates.TemplateResponse(request, "rits.html", Page(request, crew).context(
-                rits=service.rits(actor=crew.actor(request)), sehs=service.sehs(), health=service.health(),
-                error=_error_text(exc)), status_code=422)
+            return list_page(request, crew, error_detail(exc, "nieuw")["message"], status=exc.status)
+        except StoreFullError:
+            return list_page(request, crew, STORE_FULL, status=507)
         return back(made["rit_id"], "abcde")
 
     # -- the rit screen -----------------------------------------------------------------
@@ -169,7 +216,7 @@ def pages_router(service: EdgeService) -> APIRouter:
     def rit_screen(request: Request, rit_id: str, tab: str = "abcde") -> Response:
         crew = signed_in(request)
         if crew is None:
-            return RedirectResponse("/aanmelden", status_code=303)
+            return RedirectResponse(f"/aanmelden?terug={quote(request.url.path)}", status_code=303)
         return rit_page(request, crew, rit_id, tab)
 
     @router.get("/rits/{rit_id}/kop", response_class=HTMLResponse)
@@ -182,24 +229,27 @@ def pages_router(service: EdgeService) -> APIRouter:
         return templates.TemplateResponse(request, "_header.html", Page(request, crew).context(
             view=view, header=header_model(service, view)))
 
-    @router.post("/rits/{rit_id}/abcde/{letter}")
-    async def save_abcde(request: Request, rit_id: str, letter: str) -> Response:
-        if letter not in ABCDE_FIELDS:
+    @router.post("/rits/{rit_id}/invoer/{form_id}")
+    async def entry(request: Request, rit_id: str, form_id: str) -> Response:
+        """Any form of web/entry_forms.py, and the run times ("nu" or "om HH:MM")."""
+        if form_id == "tijd":
+            def add_time(who, fields, key):
+                at = datetime.now(UTC) if fields.get("at") == "nu" else (
+                    clock_time(str(fields["om"])) if fields.get("om") else None)
+                if at is None:
+                    raise DomainError("tik op 'nu' of vul een tijd in (UU:MM)", "at")
+                service.set_time(rit_id, str(fields.get("which", "")), at, actor=who, idempotency=key,
+                                 nagekomen=nagekomen(fields))
+            return await save(request, rit_id, "patient", add_time)
+        form = FORMS_BY_ID.get(form_id)
+        if form is None:
             raise HTTPException(404)
-        kind, field, _, many = ABCDE_FIELDS[letter][:4]
 
         def action(who, fields, key):
-            data: dict[str, Any] = {}
-            if fields.get(field):
-                data[field] = [fields[field]] if many and isinstance(fields[field], str) else fields[field]
-            if fields.get("text"):
-                data["text"] = fields["text"]
-            if fields.get("not_state"):
-                data = {"not_state": fields["not_state"], **({"text": data["text"]} if "text" in data else {})}
-            if not data:
-                raise DomainError("vul iets in of kies 'niet beoordeeld'", field)
-            service.add_entry(rit_id, kind, parse_data(kind, data), actor=who, idempotency=key)
-        return await save(request, rit_id, "abcde", action)
+            data = data_from_fields(form, fields)
+            service.add_entry(rit_id, form.kind, parse_data(form.kind, data), actor=who,
+                              confirm=bool(fields.get("confirm")), nagekomen=nagekomen(fields), idempotency=key)
+        return await save(request, rit_id, form.tab, action)
 
     @router.post("/rits/{rit_id}/vitals/overnemen")
     async def accept_vitals(request: Request, rit_id: str) -> Response:
@@ -217,65 +267,57 @@ def pages_router(service: EdgeService) -> APIRouter:
             if getattr(service, "position", None) is None:
                 raise DomainError("geen GPS: er zijn geen voorgestelde tijden")
             service.position.confirm(rit_id, proposal_id, actor=who, idempotency=key)
-        return await save(request, rit_id, "melding", action)
+        return await save(request, rit_id, "patient", action)
 
     @router.post("/rits/{rit_id}/vitals")
     async def manual_vitals(request: Request, rit_id: str) -> Response:
         def action(who, fields, key):
-            values = {n: _number(fields.get(n)) for n in MANUAL_VITALS}
+            values = {n: _number(fields.get(n), n) for n in MANUAL_VITALS}
             service.add_vitals(rit_id, {n: v for n, v in values.items() if v is not None}, actor=who,
-                               confirm=bool(fields.get("confirm")), idempotency=key)
+                               confirm=bool(fields.get("confirm")), nagekomen=nagekomen(fields), idempotency=key)
         return await save(request, rit_id, "vitals", action)
 
     @router.post("/rits/{rit_id}/medicatie")
     async def medication(request: Request, rit_id: str) -> Response:
         def action(who, fields, key):
-            data = {"drug": fields.get("drug"), "dose": _number(fields.get("dose")), "unit": fields.get("unit") or None,
-                    "route": fields.get("route") or None}
-            data = {k: v for k, v in data.items() if v is not None}
+            drugs = {d["code"]: d for d in service.value_lists().get("medications", [])}
+            if fields.get("not_state"):
+                data = {"drug": fields.get("drug"), "not_state": fields["not_state"]}
+            else:
+                data = medication_data(fields, drugs)
             service.add_entry(rit_id, "medication", parse_data("medication", data), actor=who,
-                              confirm=bool(fields.get("confirm")), idempotency=key)
+                              confirm=bool(fields.get("confirm")), nagekomen=nagekomen(fields), idempotency=key)
         return await save(request, rit_id, "medicatie", action)
-
-    @router.post("/rits/{rit_id}/invoer/{kind}")
-    async def simple_entry(request: Request, rit_id: str, kind: str) -> Response:
-        """Kinds whose form fields map one-to-one onto the entry (SAMPLE, diagnose, patient...)."""
-        if kind not in CLIENT_KINDS or kind in ("medication", "vital"):
-            raise HTTPException(404)
-        tab = {"diagnosis": "diagnose", "procedure": "verrichtingen", "sample": "secundair",
-               "secondary": "secundair", "patient": "melding", "time": "melding"}.get(kind, "abcde")
-
-        def action(who, fields, key):
-            data = {k: v for k, v in fields.items() if k not in ("csrf", "idem", "confirm") and v not in ("", None)}
-            if kind == "time" and data.get("at") in (None, "nu"):
-                data["at"] = datetime.now(UTC).isoformat()
-            if kind == "secondary" and isinstance(data.get("findings"), str):
-                data["findings"] = [data["findings"]]
-            for numeric in ("estimated_age_years", "weight_kg", "attempts"):
-                if numeric in data:
-                    data[numeric] = _number(data[numeric])
-            service.add_entry(rit_id, kind, parse_data(kind, data), actor=who, confirm=bool(fields.get("confirm")),
-                              idempotency=key)
-        return await save(request, rit_id, tab, action)
 
     @router.post("/rits/{rit_id}/corrigeer/{entry_id}")
     async def correct(request: Request, rit_id: str, entry_id: str) -> Response:
+        """A correction: a new value or text, a whole corrected form, or a withdrawal."""
+        form = FORMS_BY_ID.get(str(request.query_params.get("formulier", "")))
+
         def action(who, fields, key):
             old = next((e for e in service.entries(rit_id, actor=who) if e["entry_id"] == entry_id), None)
             if old is None:
                 raise DomainError("deze invoer bestaat niet")
+            reason, late = str(fields.get("reason", "")), nagekomen(fields)
             if fields.get("withdraw"):
-                service.correct_entry(rit_id, entry_id, actor=who, reason=str(fields.get("reason", "")),
-                                      withdraw=True, idempotency=key)
+                service.correct_entry(rit_id, entry_id, actor=who, reason=reason, withdraw=True, nagekomen=late,
+                                      idempotency=key)
                 return
             model = CLIENT_KINDS.get(old["kind"])
             data = {k: v for k, v in old["data"].items() if model and k in model.model_fields}
-            if fields.get("value"):
-                data["value"] = _number(fields["value"])
-            if fields.get("text"):
-                data["text"] = fields["text"]
-            service.correct_entry(rit_id, entry_id, actor=who, reason=str(fields.get("reason", "")), data=data,
-                                  confirm=bool(fields.get("confirm")), idempotency=key)
+            if old["kind"] == "time":
+                data["at"] = clock_time(str(fields.get("at", ""))).isoformat()
+            elif form is not None and form.kind == old["kind"]:
+                # The form shows every field it owns: what it sent replaces them, the rest stands.
+                owned = {f.name.split(".")[0] for f in form.fields} | {"text", "not_state"}
+                data = {k: v for k, v in data.items() if k not in owned} | data_from_fields(form, fields)
+            else:
+                if fields.get("value"):
+                    data["value"] = _number(fields["value"], "value")
+                if fields.get("text"):
+                    data["text"] = fields["text"]
+            service.correct_entry(rit_id, entry_id, actor=who, reason=reason, data=data,
+                                  confirm=bool(fields.get("confirm")), nagekomen=late, idempotency=key)
         return await save(request, rit_id, str(request.query_params.get("tab", "abcde")), action)
 
     # -- lifecycle, always through a confirm step -----------------------------------------
@@ -283,14 +325,14 @@ def pages_router(service: EdgeService) -> APIRouter:
     def confirm_step(request: Request, rit_id: str, what: str) -> Response:
         crew = signed_in(request)
         if crew is None:
-            return RedirectResponse("/aanmelden", status_code=303)
+            return RedirectResponse(f"/aanmelden?terug={quote(request.url.path)}", status_code=303)
         if what not in ("vooraankondigen", "overdracht", "annuleren"):
             raise HTTPException(404)
         view = service.rit_view(rit_id, actor=crew.actor(request))
         missing = service.overdracht_missing(rit_id, actor=crew.actor(request))["missing"] if what == "overdracht" else []
         return templates.TemplateResponse(request, "confirm.html", Page(request, crew).context(
-            view=view, what=what, missing=missing, header=header_model(service, view),
-            cancel_reasons=service.value_lists()["cancel_reasons"]))
+            view=view, what=what, missing=missing, missing_words=words.missing_words(missing),
+            header=header_model(service, view), cancel_reasons=service.value_lists()["cancel_reasons"]))
 
     @router.post("/rits/{rit_id}/vooraankondigen")
     async def announce(request: Request, rit_id: str) -> Response:
@@ -307,6 +349,15 @@ def pages_router(service: EdgeService) -> APIRouter:
         return await save(request, rit_id, "overdracht", lambda who, f, key: service.cancel(
             rit_id, str(f.get("reason", "")), actor=who, text=f.get("text") or None, idempotency=key))
 
+    @router.post("/rits/{rit_id}/bestemming")
+    async def destination(request: Request, rit_id: str) -> Response:
+        def action(who, fields, key):
+            if not str(fields.get("reason", "")).strip():
+                raise DomainError("geef de reden van de nieuwe bestemming", "reason")
+            service.change_destination(rit_id, str(fields.get("seh_id", "")), actor=who,
+                                       reason=str(fields["reason"]).strip(), idempotency=key)
+        return await save(request, rit_id, "overdracht", action)
+
     @router.post("/rits/{rit_id}/seh-gebeld")
     async def seh_called(request: Request, rit_id: str) -> Response:
         return await save(request, rit_id, str(request.query_params.get("tab", "abcde")),
@@ -320,9 +371,3 @@ def pages_router(service: EdgeService) -> APIRouter:
 def _theme(request: Request) -> str:
     return "nacht" if request.cookies.get("ritlink_thema") == "nacht" else "dag"
 
-
-def _error_text(exc: DomainError) -> str:
-    details = exc.details()
-    if isinstance(details, list):
-        return "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in details)
-    return str(details)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from edge.store.audit import Actor
+from edge.form.entries import CLIENT_KINDS
 from edge.service import EdgeService
+from web import words
 
-TABS = [("melding", "Melding & tijden"), ("abcde", "ABCDE"), ("secundair", "Secundair & SAMPLE"),
-        ("vitals", "Vitale waarden"), ("medicatie", "Medicatie"), ("verrichtingen", "Verrichtingen"),
-        ("diagnose", "Werkdiagnose"), ("overdracht", "Overdracht")]
+TABS = [("patient", "Patiënt & melding"), ("abcde", "ABCDE"), ("vitals", "Vitale waarden"),
+        ("trauma", "Trauma & intox"), ("secundair", "Secundair & SAMPLE"), ("medicatie", "Medicatie"),
+        ("verrichtingen", "Verrichtingen"), ("diagnose", "Werkdiagnose"), ("overdracht", "Overdracht")]
 
 # Message state -> (words, tick marks). The words carry the meaning; the ticks only echo them.
 SYNC_WORDS = {
@@ -20,21 +22,15 @@ SYNC_WORDS = {
     "read": ("gelezen door SEH", "✓✓✓"),
     "rejected": ("geweigerd door SEH", "✗"),
 }
-LIFECYCLE_WORDS = {"concept": "concept", "aangekondigd": "vooraangekondigd", "overdracht": "overgedragen",
-                   "geannuleerd": "geannuleerd"}
-# Entry fields that are bookkeeping, not content.
-META = {"author", "clinical_time", "position", "recorded_at", "source", "corrected_by", "correction_reason",
-        "replaces", "replaces_reason", "withdrawn", "confirmed_unusual", "nagekomen", "code", "loinc", "label",
-        "unit", "parameter", "given_by"}
-FIELD_WORDS = {"status": "status", "findings": "bevindingen", "text": "toelichting", "skin": "huid",
-               "acvpu": "ACVPU", "drug": "middel", "dose": "dosis", "route": "toediening", "procedure": "verrichting",
-               "result": "resultaat", "signs_symptoms": "klachten", "medication_history": "medicatie",
-               "past_history": "voorgeschiedenis", "last_intake": "laatste inname", "events": "gebeurtenis",
-               "not_state": "", "sex": "geslacht", "estimated_age_years": "leeftijd (geschat)", "name": "naam",
-               "which": "tijd", "at": "om", "urgency": "urgentie", "reason": "reden", "seh_id": "SEH",
-               "event": "gebeurtenis", "onvolledig": "onvolledig", "missing": "ontbrak", "bleeding": "bloeding",
-               "interventions": "interventies", "oxygen_device": "zuurstof", "region": "regio"}
+MESSAGE_WORDS = {"vooraankondiging": "vooraankondiging", "update": "bijwerking", "overdracht": "overdracht",
+                 "geannuleerd": "annulering"}
+LIFECYCLE_WORDS = {"concept": "nog niet aangekondigd", "vooraankondiging": "vooraangekondigd",
+                   "update": "vooraangekondigd", "overdracht": "overgedragen", "geannuleerd": "geannuleerd"}
 COMMON_DRUGS = ("acetylsalicylzuur", "nitroglycerine", "fentanyl", "paracetamol", "morfine", "ondansetron")
+# Kinds whose correction in place can be a new text (a note, a diagnosis); others are withdrawn.
+TEXT_KINDS = frozenset(kind for kind, model in CLIENT_KINDS.items() if "text" in model.model_fields)
+# Run times the crew sets on the patient tab, in the order they happen (overdracht is set by the handover).
+CREW_TIMES = ("melding", "vertrek", "ter_plaatse", "bij_patient", "vertrek_ter_plaatse", "aankomst_seh")
 
 
 def sync_state(view: dict[str, Any]) -> dict[str, str]:
@@ -42,38 +38,35 @@ def sync_state(view: dict[str, Any]) -> dict[str, str]:
     if not messages:
         return {"state": "local", "words": "opgeslagen op tablet (nog niet aangekondigd)", "ticks": "✓"}
     state = messages[-1]["state"]
-    words, ticks = SYNC_WORDS.get(state, (state, ""))
-    return {"state": state, "words": words, "ticks": ticks}
+    said, ticks = SYNC_WORDS.get(state, (state, ""))
+    return {"state": state, "words": said, "ticks": ticks}
 
 
-def entries_of(section: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Entries of one form section in recording order, each with its id and a short summary."""
+def entries_of(section: dict[str, Any] | None, kind: str, lists=None, seh_name=None) -> list[dict[str, Any]]:
+    """Entries of one form section in recording order, each with its id and a line of Dutch text."""
     out = []
     for entry_id, entry in (section or {}).items():
-        if not isinstance(entry, dict) or "position" not in entry:
+        if not isinstance(entry, dict) or not isinstance(entry.get("position"), int):
             continue
-        out.append({**entry, "entry_id": entry_id, "summary": summary(entry)})
+        line = words.summary(kind, entry, lists, seh_name or (lambda s: str(s)))
+        out.append({**entry, "entry_id": entry_id, "summary": line, "kind_name": kind,
+                    "correct_by": "value" if "value" in entry else ("text" if kind in TEXT_KINDS else None)})
     return sorted(out, key=lambda e: e["position"])
 
 
-def summary(entry: dict[str, Any]) -> str:
-    if entry.get("withdrawn"):
-        return "ingetrokken"
-    if "parameter" in entry or "label" in entry:
-        value = entry.get("value", entry.get("not_state", ""))
-        shown = int(value) if isinstance(value, float) and value.is_integer() else value
-        return f"{entry.get('label', entry.get('parameter'))}: {shown} {entry.get('unit', '')}".strip()
-    parts = []
-    for key, value in entry.items():
-        if key in META or value in (None, [], ""):
-            continue
-        if isinstance(value, list):
-            value = ", ".join(str(v.get("region", v)) if isinstance(v, dict) else str(v) for v in value)
-        elif isinstance(value, float) and value.is_integer():
-            value = int(value)
-        word = FIELD_WORDS.get(key, key.replace("_", " "))
-        parts.append(f"{word}: {value}" if word else str(value))
-    return "; ".join(parts) or "—"
+def standing(section: dict[str, Any] | None, kind: str, **match: Any) -> dict[str, Any] | None:
+    """The entry a single fact stands on (the newest active one), if the crew recorded it."""
+    active = [e for e in entries_of(section, kind) if not e.get("corrected_by") and not e.get("withdrawn")
+              and all(e.get(k) == v for k, v in match.items())]
+    return active[-1] if active else None
+
+
+def standing_value(entry: dict[str, Any] | None, name: str) -> Any:
+    """A field's value in a standing entry, for prefilling its correction form."""
+    value: Any = entry
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def eta_of(form: dict[str, Any]) -> str | None:
@@ -84,16 +77,21 @@ def eta_of(form: dict[str, Any]) -> str | None:
 def patient_words(patient: dict[str, Any]) -> str:
     age = patient.get("age_years") or patient.get("estimated_age_years")
     sex = {"M": "man", "F": "vrouw"}.get(patient.get("sex"), "")
-    parts = [patient.get("name"), sex, f"{int(age)} jaar" if age else None]
-    return ", ".join(p for p in parts if p) or "patiënt onbekend"
+    estimated = "ca. " if not patient.get("age_years") and patient.get("estimated_age_years") else ""
+    unknown = "onbekende patiënt" if patient.get("unidentified") and not patient.get("name") else None
+    parts = [patient.get("name") or unknown, sex, f"{estimated}{int(age)} jaar" if age else None]
+    return ", ".join(p for p in parts if p) or "nog geen patiëntgegevens"
 
 
 def header_model(service: EdgeService, view: dict[str, Any]) -> dict[str, Any]:
     form = view["form"]
     patient = form.get("patient") or {}
     seh = next((s for s in service.sehs() if s["id"] == form.get("destination_seh")), None)
-    limits = [e["summary"] for e in entries_of(form.get("treatment_limits")) if not e.get("corrected_by")]
-    allergies = [e["summary"] for e in entries_of(form.get("allergies")) if not e.get("corrected_by")]
+    lists = service.value_lists()
+    limits = [e["summary"] for e in entries_of(form.get("treatment_limits"), "treatment_limits", lists)
+              if not e.get("corrected_by") and not e.get("withdrawn")]
+    allergies = [e["summary"] for e in entries_of(form.get("allergies"), "allergy", lists)
+                 if not e.get("corrected_by") and not e.get("withdrawn")]
     online = service.health()["broker"] == "connected"
     return {
         "patient": patient_words(patient),
@@ -107,22 +105,52 @@ def header_model(service: EdgeService, view: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def seh_namer(service: EdgeService):
+    names = {s["id"]: s["name"] for s in service.sehs()}
+    return lambda seh_id: names.get(seh_id, str(seh_id))
+
+
 def tab_model(service: EdgeService, view: dict[str, Any], tab: str, actor: Actor) -> dict[str, Any]:
     form = view["form"]
+    history = form.get("history") or {}
     survey = form.get("primary_survey") or {}
+    lists, name = service.value_lists(), seh_namer(service)
+
+    def of(section, kind):
+        return entries_of(section, kind, lists, name)
+    times = of(history.get("time"), "time")
     return {
-        "abcde": {letter: entries_of(survey.get(letter)) for letter in "ABCDE"},
-        "times": entries_of((form.get("history") or {}).get("time")),
-        "patient": entries_of((form.get("history") or {}).get("patient")),
-        "secondary": entries_of(form.get("secondary_survey")) + entries_of(form.get("sample")),
-        "vitals": entries_of(form.get("vitals")),
-        "medications": entries_of(form.get("medications")),
-        "procedures": entries_of(form.get("procedures")),
-        "diagnoses": entries_of(form.get("diagnoses")),
+        "abcde": {letter: of(survey.get(letter), kind) for kind, letter in
+                  (("airway", "A"), ("breathing", "B"), ("circulation", "C"), ("disability", "D"), ("exposure", "E"))},
+        "times": times,
+        "time_points": [(which, words.TIME_WORDS[which], next((e for e in reversed(times) if e.get("which") == which
+                         and not e.get("corrected_by") and not e.get("withdrawn")), None)) for which in CREW_TIMES],
+        "lists_by_kind": {
+            "patient": of(history.get("patient"), "patient"), "melding": of(history.get("melding"), "melding"),
+            "identification": of(history.get("identification"), "identification"),
+            "treatment_limits": of(form.get("treatment_limits"), "treatment_limits"),
+            "legal_measure": of(form.get("legal_measures"), "legal_measure"),
+            "gcs": of(form.get("gcs"), "gcs"), "pain": of(form.get("pain"), "pain"),
+            "ecg": of(form.get("ecgs"), "ecg"), "spo2_scale": of(form.get("spo2_scale"), "spo2_scale"),
+            "trauma_mechanism": of(form.get("trauma_mechanisms"), "trauma_mechanism"),
+            "intoxication": of(form.get("intoxications"), "intoxication"),
+            "sample": of(form.get("sample"), "sample"), "allergy": of(form.get("allergies"), "allergy"),
+            "secondary": of(form.get("secondary_survey"), "secondary"),
+            "procedure": of(form.get("procedures"), "procedure"), "diagnosis": of(form.get("diagnoses"), "diagnosis"),
+            "remark": of(form.get("remarks"), "remark"),
+            **{letter: of(survey.get(letter), kind) for kind, letter in
+               (("airway", "A"), ("breathing", "B"), ("circulation", "C"), ("disability", "D"), ("exposure", "E"))},
+        },
+        "vitals": of(form.get("vitals"), "vital"),
+        "medications": of(form.get("medications"), "medication"),
+        "destinations": of(history.get("destination"), "destination"),
         "feedback": view.get("feedback") or [],
         "nibp": service.live.nibp_proposals(),
         "proposals": [p for p in (service.position.proposals(view["rit_id"], actor=actor)
                                   if getattr(service, "position", None) is not None else []) if p["state"] == "open"],
+        "messages": [{"seq": m["seq"], "what": MESSAGE_WORDS.get(m.get("status"), "bericht"),
+                      "state": SYNC_WORDS.get(m["state"], (m["state"], ""))[0], "seh": name(m.get("seh_id"))}
+                     for m in view.get("messages") or []],
     }
 
 
@@ -148,19 +176,13 @@ def tiles(service: EdgeService) -> tuple[list[dict[str, Any]], list[dict[str, An
     return out, device_alarms
 
 
-def klok(value: str | None) -> str:
-    """An UTC ISO time as the local wall-clock time (HH:MM) the crew and the SEH read."""
-    if not value:
-        return ""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    return moment.astimezone(ZoneInfo("Europe/Amsterdam")).strftime("%H:%M:%S")
+klok = words.klok
 
 
 def register_filters(env: Any) -> None:
     env.filters["klok"] = klok
+    env.filters["eenheid"] = words.unit
+    env.filters["getal"] = words.number
     env.globals["entries_of"] = entries_of
+    env.globals["standing_value"] = standing_value
+    env.globals["patient_words"] = patient_words

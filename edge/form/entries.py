@@ -63,7 +63,7 @@ class Assessable(EntryData):
             filled = [k for k in type(self).model_fields if k not in ("not_state", "text", self.SUBJECT)
                       and getattr(self, k) not in (None, [], False)]
             if filled:
-                raise ValueError(f"not_state sluit waarden uit (ook gegeven: {', '.join(filled)})")
+                raise ValueError("kies óf waarden óf 'niet gedaan', niet allebei")
         return self
 
 
@@ -97,6 +97,7 @@ class PatientData(EntryData):
     bsn: str | None = Field(default=None, pattern=r"^[0-9]{9}$")
     estimated_age_years: float | None = None
     weight_kg: float | None = None
+    unidentified: bool | None = Field(default=None, description="onbekende patiënt: identiteit (nog) niet bekend")
 
     @model_validator(mode="after")
     def _something(self):
@@ -143,7 +144,7 @@ class VitalData(Assessable):
     @model_validator(mode="after")
     def _value_or_not(self):
         if self.value is None and self.not_state is None:
-            raise ValueError("geef value of not_state")
+            raise ValueError("geef een waarde of 'niet gedaan'")
         return self
 
     def numeric(self, lists):
@@ -270,13 +271,27 @@ class MedicationData(Assessable):
     @model_validator(mode="after")
     def _dose_unit_route(self):
         if self.not_state is None and (self.dose is None or self.unit is None or self.route is None):
-            raise ValueError("een toediening heeft dose, unit en route (of een not_state)")
+            raise ValueError("een toediening heeft dosis, eenheid en toedieningsweg (of 'niet gegeven')")
         return self
 
     def numeric(self, lists):
         med = lists.item("medications", self.drug)
         if med is not None and self.dose is not None:
             yield "dose", "medication.dose", medication_dose_limit(med), self.dose
+
+
+class EcgData(Assessable):
+    """A 12-lead ECG as the crew reads it: rhythm, rate, ST elevation per lead, STEMI criteria."""
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"rhythm": "sinus", "rate": 88, "st_elevation_leads": ["II", "III", "aVF"], "stemi": True,
+         "transmitted": True}]})
+    CODES = {"rhythm": "ecg_rhythms", "st_elevation_leads": "ecg_leads"}
+    NUMERIC = {"rate": "ecg.rate"}
+    rhythm: Code | None = None
+    rate: float | None = None
+    st_elevation_leads: list[Code] = []
+    stemi: bool | None = Field(default=None, description="STEMI-criteria: ja / nee")
+    transmitted: bool | None = Field(default=None, description="ECG verstuurd naar de cardioloog/PCI-centrum")
 
 
 class ProcedureData(Assessable):
@@ -318,9 +333,9 @@ class AllergyData(Assessable):
     @model_validator(mode="after")
     def _one_of(self):
         if self.not_state is None and not self.substance and not self.no_known_allergies:
-            raise ValueError("geef substance, no_known_allergies of een not_state")
+            raise ValueError("geef een allergie, 'geen bekende allergieën' of 'niet gedaan'")
         if self.substance and self.no_known_allergies:
-            raise ValueError("substance en no_known_allergies sluiten elkaar uit")
+            raise ValueError("een allergie en 'geen bekende allergieën' sluiten elkaar uit")
         return self
 
 
@@ -338,11 +353,11 @@ class TreatmentLimitsData(Assessable):
     @model_validator(mode="after")
     def _status(self):
         if self.not_state is None and self.status is None:
-            raise ValueError("geef status of een not_state")
+            raise ValueError("geef aan of er behandelgrenzen zijn (of 'niet gedaan')")
         if self.status == "bekend" and not self.limits:
             raise ValueError("status 'bekend' vraagt minstens één behandelgrens")
         if self.status in ("geen", "onbekend") and self.limits:
-            raise ValueError(f"status '{self.status}' sluit limits uit")
+            raise ValueError(f"'{self.status}' gaat niet samen met aangevinkte grenzen")
         return self
 
 
@@ -366,6 +381,7 @@ class Spo2ScaleData(EntryData):
 # Kinds the service writes itself (lifecycle and destination follow the stream rules).
 class DestinationData(EntryData):
     seh_id: str
+    reason: str | None = ShortText
 
 
 class LifecycleData(EntryData):
@@ -390,7 +406,7 @@ CLIENT_KINDS: dict[str, type[EntryData]] = {
     "airway": AirwayData, "breathing": BreathingData, "circulation": CirculationData,
     "disability": DisabilityData, "exposure": ExposureData,
     "secondary": SecondaryData, "sample": SampleData,
-    "medication": MedicationData, "procedure": ProcedureData,
+    "medication": MedicationData, "procedure": ProcedureData, "ecg": EcgData,
     "diagnosis": DiagnosisData, "trauma_mechanism": TraumaMechanismData, "intoxication": IntoxicationData,
     "allergy": AllergyData, "treatment_limits": TreatmentLimitsData, "legal_measure": LegalMeasureData,
     "remark": RemarkData, "spo2_scale": Spo2ScaleData,
@@ -409,10 +425,33 @@ def parse_data(kind: str, raw: Any, prefix: str = "data") -> EntryData:
     try:
         return CLIENT_KINDS[kind].model_validate(raw)
     except ValidationError as exc:
-        raise_all([DomainError(err["msg"], ".".join(p for p in [prefix, *(str(p) for p in err["loc"])] if p),
+        raise_all([DomainError(dutch_reason(err), ".".join(p for p in [prefix, *(str(p) for p in err["loc"])] if p),
                                type="validation")
                    for err in exc.errors()])
         raise  # unreachable: errors() is never empty
+
+
+def dutch_reason(err: Any) -> str:
+    """A pydantic validation error as a short Dutch reason (the crew reads it on the tablet)."""
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    reasons = {
+        "missing": "verplicht",
+        "string_too_long": f"te lang (hoogstens {ctx.get('max_length')} tekens)",
+        "string_too_short": "mag niet leeg zijn",
+        "string_pattern_mismatch": "heeft niet de goede vorm",
+        "float_parsing": "is geen getal", "int_parsing": "is geen geheel getal",
+        "float_type": "is geen getal", "bool_parsing": "kies ja of nee",
+        "literal_error": "kies een van de mogelijkheden", "enum": "kies een van de mogelijkheden",
+        "extra_forbidden": "onbekend veld",
+        "finite_number": "is geen geldig getal",
+    }
+    if kind in reasons:
+        return reasons[kind]
+    if kind.startswith(("date", "datetime")):
+        return "geen geldige datum of tijd"
+    return "ongeldige invoer"
 
 
 def validate(data: EntryData, lists: ValueLists, confirm: bool, prefix: str = "data") -> tuple[dict, list[str]]:
@@ -453,7 +492,8 @@ def _cross_checks(data: EntryData, lists: ValueLists, prefix: str) -> tuple[list
         if data.unit != med["unit"]:
             errors.append(DomainError(f"eenheid voor {med['label']} is {med['unit']}", _join(prefix, "unit")))
         if data.route not in med["routes"]:
-            errors.append(DomainError(f"toedieningsweg {data.route} is niet voorzien voor {med['label']}",
+            errors.append(DomainError(f"toedieningsweg {(lists.item('routes', data.route) or {}).get('label', data.route)} "
+                                      f"is niet voorzien voor {med['label']}",
                                       _join(prefix, "route")))
     if isinstance(data, PatientData):
         if data.bsn is not None and not bsn_valid(data.bsn):
@@ -463,6 +503,10 @@ def _cross_checks(data: EntryData, lists: ValueLists, prefix: str) -> tuple[list
             if data.date_of_birth > today or today.year - data.date_of_birth.year > 125:
                 errors.append(DomainError("geboortedatum is onmogelijk", _join(prefix, "date_of_birth"),
                                           type="plausibility.impossible"))
+    if isinstance(data, TreatmentLimitsData) and data.origin_date is not None and \
+            data.origin_date > datetime.now(UTC).date():
+        errors.append(DomainError("datum ligt in de toekomst", _join(prefix, "origin_date"),
+                                  type="plausibility.impossible"))
     if isinstance(data, TimeData) and data.at.tzinfo is None:
         errors.append(DomainError("tijdstip zonder UTC-offset", _join(prefix, "at")))
     return errors, []

@@ -71,6 +71,7 @@ LIMITS: dict[str, Limit] = {
     "gcs.verbal": Limit("EMV V (verbaal)", "", 1, 5, integer=True),
     "gcs.motor": Limit("EMV M (motoriek)", "", 1, 6, integer=True),
     "pain.nrs": Limit("pijnscore NRS", "", 0, 10, integer=True),
+    "ecg.rate": Limit("frequentie ECG", "/min", 0, 350, 30, 220),
     # primary survey
     "breathing.oxygen_flow_l_min": Limit("zuurstof", "l/min", 0, 60, None, 15),
     "circulation.capillary_refill_s": Limit("capillaire refill", "s", 0, 30, None, 6),

@@ -129,6 +129,13 @@ DEFAULT_LISTS: dict[str, list[dict[str, Any]]] = {
         "wervelkolom_immobilisatie=wervelkolomimmobilisatie", "spalk=spalk", "tractiespalk=tractiespalk",
         "naaldthoracocentese=naaldthoracocentese", "wondverzorging=wondverzorging", "uitzuigen=uitzuigen",
         "repositie=repositie", "koelen=koelen brandwond", "glucosemeting=glucosemeting"),
+    "ecg_rhythms": _items(
+        "sinus=sinusritme", "sinustachycardie=sinustachycardie", "sinusbradycardie=sinusbradycardie",
+        "af=atriumfibrilleren", "afl=atriumflutter", "svt=supraventriculaire tachycardie",
+        "vt=ventrikeltachycardie", "vf=ventrikelfibrilleren", "avblok2=AV-blok 2e graad", "avblok3=AV-blok 3e graad",
+        "pacemaker=pacemakerritme", "asystolie=asystolie", "pea=PEA", "anders=ander ritme"),
+    "ecg_leads": _items("I=I", "II=II", "III=III", "aVR=aVR", "aVL=aVL", "aVF=aVF", "V1=V1", "V2=V2", "V3=V3",
+                        "V4=V4", "V5=V5", "V6=V6"),
     "procedure_results": _items("gelukt=gelukt", "mislukt=mislukt", "gedeeltelijk=gedeeltelijk gelukt",
                                 "gestaakt=gestaakt"),
     "treatment_limits": _items(

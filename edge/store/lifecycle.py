@@ -92,7 +92,8 @@ def cancel(tx: Tx, rit_id: str, make: EntryFactory, reason: str, text: str | Non
     return {"rit_id": rit_id, "msg_id": msg_id, "form_sha256": tx.sha(rit_id)}
 
 
-def change_destination(tx: Tx, rit_id: str, make: EntryFactory, new_seh: str) -> dict[str, Any]:
+def change_destination(tx: Tx, rit_id: str, make: EntryFactory, new_seh: str,
+                       reason: str | None = None) -> dict[str, Any]:
     """Concept: just the destination. Active: the old SEH gets geannuleerd, the new SEH a
     snapshot. Cancelled: the rit is active again, announced to the new SEH."""
     form = tx.form(rit_id)
@@ -109,7 +110,7 @@ def change_destination(tx: Tx, rit_id: str, make: EntryFactory, new_seh: str) ->
                                           "text": f"nieuwe bestemming {new_seh}"}))
         form = tx.append(rit_id, entries[-1:], notify=False)
         result["cancelled_msg_id"] = outbox.close_stream(tx.db, rit_id, old_seh, form, "geannuleerd")
-    entries.append(make("destination", {"seh_id": new_seh}))
+    entries.append(make("destination", {"seh_id": new_seh, **({"reason": reason} if reason else {})}))
     form = tx.append(rit_id, entries[-1:], notify=False)
     if status != CONCEPT:
         entries.append(make("lifecycle", {"event": "announce", "seh_id": new_seh}))

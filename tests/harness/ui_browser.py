@@ -73,7 +73,11 @@ def open_tab(page: Page, label: str) -> None:
 
 def save_abcde(page: Page, letter: str, value: str, text: str = "") -> None:
     form = page.locator(f"form[data-letter={letter}]")
-    form.locator("select").first.select_option(value)
+    box = form.locator(f"input[type=checkbox][value='{value}']")
+    if box.count():  # a finding among several (checkboxes), else the letter's main choice
+        box.first.check()
+    else:
+        form.locator("select").first.select_option(value)
     if text:
         form.locator("input[name=text]").fill(text)
     form.locator("button").click()
