@@ -171,7 +171,8 @@ def cmd_seh(args: argparse.Namespace) -> int:
                            tls=settings.tls).start()
     health = lambda: {"broker": "connected" if receiver.connected.is_set() else "disconnected"}  # noqa: E731
     try:
-        _run_http(create_app(store, health, receiver.mark_read, live_for=receiver.live_for), settings.http_host, settings.http_port)
+        _run_http(create_app(store, health, receiver.mark_read, live_for=receiver.live_for,
+                             seh_name=settings.name or settings.seh_id), settings.http_host, settings.http_port)
     finally:
         receiver.stop()
         store.close()

@@ -56,12 +56,12 @@ CSRF_COOKIE = "seh_csrf"
 
 
 def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id: False,
-               live_for=lambda vehicle_id: None) -> FastAPI:
+               live_for=lambda vehicle_id: None, seh_name: str | None = None) -> FastAPI:
     """``mark_read(rit_id)`` sends the read receipt (the receiver's); the app never touches MQTT.
     ``live_for(vehicle_id)`` gives the vehicle's latest live vitals, when the receiver has them."""
     app = FastAPI(title="ritlink SEH", docs_url="/api/docs", redoc_url=None)
     templates = Jinja2Templates(directory=[HERE / "templates", WEB / "templates"])
-    register_filters(templates.env)
+    register_filters(templates.env, {store.seh_id: seh_name or store.seh_id})
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     # rit -> highest entry position at the last opening; "rit:before" -> the one before that
     seen: dict[str, int | None] = {}
@@ -85,7 +85,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     @app.get("/-/health")
     def health() -> dict:
-        return {"status": "ok", "seh_id": store.seh_id, **health_extra()}
+        return {"status": "ok", "seh_id": store.seh_id, "seh_name": seh_name or store.seh_id, **health_extra()}
 
     @app.get("/api/v1/rits")
     def rits() -> list[dict]:
@@ -130,7 +130,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
             seen[f"{rit_id}:before"] = seen.get(rit_id)
             seen[rit_id] = max(positions, default=0)
         previous = seen.get(f"{rit_id}:before")
-        return {"seh_id": store.seh_id, "row": row, "form": row["form"], "seen_position": previous,
+        return {"seh_id": store.seh_id, "seh_name": seh_name or store.seh_id, "row": row, "form": row["form"], "seen_position": previous,
                 "summary": board_row(row, None), "feedback": store.feedback_for(rit_id),
                 "dispositions": get_args(Disposition), "theme": theme(request)}
 
@@ -156,7 +156,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
             raise HTTPException(404, "rit niet gevonden")
         chosen = next((v for v in found if v["seq"] == seq), None)
         return templates.TemplateResponse(request, "versions.html", {
-            "seh_id": store.seh_id, "rit_id": rit_id, "versions": found, "theme": theme(request), "version_words": VERSION_WORDS,
+            "seh_id": store.seh_id, "seh_name": seh_name or store.seh_id, "rit_id": rit_id, "versions": found, "theme": theme(request), "version_words": VERSION_WORDS,
             "form": json.loads(chosen["form_json"]) if chosen else None, "shown_seq": seq, "seen_position": None})
 
     @app.post("/rits/{rit_id}/terugkoppeling")
@@ -190,7 +190,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
     @app.get("/", response_class=HTMLResponse)
     def board(request: Request) -> HTMLResponse:
         return templates.TemplateResponse(request, "board.html", {
-            "seh_id": store.seh_id, "rows": rows(), "theme": theme(request)})
+            "seh_id": store.seh_id, "seh_name": seh_name or store.seh_id, "rows": rows(), "theme": theme(request)})
 
     return app
 

@@ -31,7 +31,7 @@ def run_demo(edge_port: int, seh_port: int, broker_port: int, data_dir: Path | N
         print(f"ritlink: error: {exc}", file=sys.stderr)
         return 1
     (data_dir / "seh.toml").write_text(
-        f'seh_id = "seh-umcu"\nbroker_url = "{broker.url}"\nhttp_port = {seh_port}\n'
+        f'seh_id = "seh-umcu"\nname = "SEH UMC Utrecht"\nbroker_url = "{broker.url}"\nhttp_port = {seh_port}\n'
         f'database = "{data_dir / "seh.db"}"\n'
     )
     (data_dir / "edge.toml").write_text(

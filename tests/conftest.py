@@ -62,7 +62,8 @@ def _process_factory(tmp_path, command: str, defaults: dict, sehs: list[dict] | 
 @pytest.fixture
 def seh_process(tmp_path, broker):
     """A factory: ``seh_process()`` starts a real ``ritlink seh`` on the test broker."""
-    make, procs = _process_factory(tmp_path, "seh", {"seh_id": SEH_ID, "broker_url": broker.url})
+    make, procs = _process_factory(tmp_path, "seh", {"seh_id": SEH_ID, "name": "SEH UMC Utrecht",
+                                                     "broker_url": broker.url})
     yield lambda name="seh", **values: make(name, **values)
     for proc in procs:
         proc.stop()

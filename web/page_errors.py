@@ -13,7 +13,8 @@ from typing import Any
 from edge.errors import DomainError
 from web.words import UNIT_WORDS
 
-STORE_FULL = "Opslag vol — noteer op papier. De tablet kan niets meer bewaren; wat al is opgeslagen, blijft bewaard."
+STORE_FULL = ("Opslag vol — deze invoer is NIET opgeslagen. Noteer op papier; wat al was opgeslagen, "
+              "blijft bewaard en wordt verzonden.")
 UNUSUAL = "plausibility.unusual"
 _UCUM = re.compile(r"(?<![\w\[])(" + "|".join(re.escape(u) for u in sorted(UNIT_WORDS, key=len, reverse=True)
                                               if not u.isalpha() or u in ("ug", "Cel")) + r")(?![\w\]])")

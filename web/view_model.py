@@ -6,6 +6,7 @@ from typing import Any
 
 from edge.store.audit import Actor
 from edge.form.entries import CLIENT_KINDS
+from edge.form.plausibility import VITAL_BY_MDC
 from edge.service import EdgeService
 from web import words
 
@@ -171,7 +172,9 @@ def tiles(service: EdgeService) -> tuple[list[dict[str, Any]], list[dict[str, An
     for value in service.live.snapshot():
         number = value.get("value")
         shown = "—" if number is None else (str(int(number)) if float(number).is_integer() else f"{number:.1f}")
-        out.append({**value, "shown": shown, "alarm": alarms.get(value.get("code"))})
+        known = VITAL_BY_MDC.get(value.get("code"))  # one label per parameter, whatever the device calls it
+        out.append({**value, "shown": shown, "alarm": alarms.get(value.get("code")),
+                    "label": known.label if known else value.get("label"), "unit": words.unit(value.get("unit"))})
     device_alarms = [a for a in service.live.alarms() if a.get("code") is None]
     return out, device_alarms
 
@@ -179,10 +182,12 @@ def tiles(service: EdgeService) -> tuple[list[dict[str, Any]], list[dict[str, An
 klok = words.klok
 
 
-def register_filters(env: Any) -> None:
+def register_filters(env: Any, seh_names: dict[str, str] | None = None) -> None:
+    """The template helpers; ``seh_names`` names SEH ids in entry texts (the SEH knows only itself)."""
     env.filters["klok"] = klok
     env.filters["eenheid"] = words.unit
     env.filters["getal"] = words.number
-    env.globals["entries_of"] = entries_of
+    namer = (lambda seh_id: (seh_names or {}).get(seh_id, str(seh_id)))
+    env.globals["entries_of"] = lambda section, kind: entries_of(section, kind, None, namer)
     env.globals["standing_value"] = standing_value
     env.globals["patient_words"] = patient_words
