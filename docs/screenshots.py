@@ -1,7 +1,7 @@
 """Screenshots of the main screens for docs/ui.md, taken from a running demo (so they stay
 current): tablet 1280x800 and SEH board 1920x1080, Day and Night themes.
 
-Run: PYTHONPATH=. /work/main/.venv/bin/python docs/screenshots.py   (writes docs/img/*.png)
+Run: PYTHONPATH=. .venv/bin/python docs/screenshots.py   (writes docs/img/*.png)
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ OUT = Path(__file__).parent / "img"
 
 def fill_demo_rit(page) -> str:
     rit_id = new_rit(page)
-    open_tab(page, "Melding & tijden")
-    page.select_option("select[name=sex]", "F")
-    page.fill("input[name=estimated_age_years]", "74")
+    open_tab(page, "Patiënt & melding")
+    page.select_option("form[data-form=patient] select[name=sex]", "F")
+    page.fill("form[data-form=patient] input[name=estimated_age_years]", "74")
     page.click("button:has-text('Patiënt opslaan')")
     page.wait_for_selector(".bericht")
+    page.click("button:has-text('Geen behandelgrenzen')")
+    page.wait_for_selector(".bericht")
     open_tab(page, "Werkdiagnose")
-    page.fill("input[name=text]", "verdenking CVA")
+    page.fill("form[data-form=diagnosis] input[name=text]", "verdenking CVA")
     page.click("button:has-text('Werkdiagnose opslaan')")
     page.wait_for_selector(".bericht")
     open_tab(page, "ABCDE")
@@ -53,10 +55,17 @@ def main() -> None:
             page.screenshot(path=OUT / f"tablet-aanmelden-{theme}.png")
             sign_in(page, edge.base_url)
             rit_id = fill_demo_rit(page)
-            for tab in ("abcde", "vitals", "overdracht"):
+            for tab in ("patient", "abcde", "vitals", "trauma", "medicatie", "overdracht"):
                 page.goto(f"{edge.base_url}/rits/{rit_id}?tab={tab}")
                 page.wait_for_selector(".tegel[data-code]", timeout=10000)
                 page.screenshot(path=OUT / f"tablet-{tab}-{theme}.png")
+            page.goto(f"{edge.base_url}/rits/{rit_id}?tab=medicatie")  # a refusal, said beside its field
+            page.select_option("form[data-form=medicatie] select[name=drug]", "heparine")
+            page.fill("form[data-form=medicatie] input[name=dose]", "50000")
+            page.click("form[data-form=medicatie] button")
+            page.wait_for_selector("form[data-form=medicatie] .formfout")
+            page.locator("form[data-form=medicatie]").scroll_into_view_if_needed()
+            page.screenshot(path=OUT / f"tablet-weigering-{theme}.png")
             page.goto(f"{edge.base_url}/rits/{rit_id}/bevestig/overdracht")
             page.screenshot(path=OUT / f"tablet-bevestig-overdracht-{theme}.png")
             context.close()

@@ -120,8 +120,10 @@ class Cancel(BaseModel):
 
 
 class Destination(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"seh_id": "seh-antonius"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"seh_id": "seh-antonius", "reason": "SEH-stop UMC"}]})
     seh_id: str = Field(min_length=1)
+    reason: str | None = Field(default=None, max_length=200)
 
 
 class SehCalled(BaseModel):

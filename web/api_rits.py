@@ -137,7 +137,7 @@ def rit_router(service: EdgeService) -> APIRouter:
     @api.post("/rits/{rit_id}/destination", status_code=202, summary="Bestemming wijzigen")
     def change_destination(rit_id: str, body: Destination, who: Actor = Who,
                            key: IdempotencyKey | None = Key) -> dict:
-        return service.change_destination(rit_id, body.seh_id, actor=who, idempotency=key)
+        return service.change_destination(rit_id, body.seh_id, actor=who, reason=body.reason, idempotency=key)
 
     @api.post("/rits/{rit_id}/seh-called", summary="SEH gebeld na een uitblijvende bevestiging")
     def seh_called(rit_id: str, body: SehCalled, who: Actor = Who, key: IdempotencyKey | None = Key) -> dict:

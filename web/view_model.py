@@ -89,7 +89,8 @@ def header_model(service: EdgeService, view: dict[str, Any]) -> dict[str, Any]:
     patient = form.get("patient") or {}
     seh = next((s for s in service.sehs() if s["id"] == form.get("destination_seh")), None)
     lists = service.value_lists()
-    limits = [e["summary"] for e in entries_of(form.get("treatment_limits"), "treatment_limits", lists)
+    limits = [e["summary"].removeprefix("behandelgrenzen: ")
+              for e in entries_of(form.get("treatment_limits"), "treatment_limits", lists)
               if not e.get("corrected_by") and not e.get("withdrawn")]
     allergies = [e["summary"] for e in entries_of(form.get("allergies"), "allergy", lists)
                  if not e.get("corrected_by") and not e.get("withdrawn")]

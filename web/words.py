@@ -83,7 +83,7 @@ FIELDS: dict[str, list[tuple[str, str]]] = {
     "legal_measure": [("measure", "maatregel")],
     "remark": [("text", "opmerking")],
     "spo2_scale": [("scale", "SpO2-schaal")],
-    "destination": [("seh_id", "nieuwe bestemming"), ("reason", "reden")],
+    "destination": [("seh_id", "bestemming"), ("reason", "reden")],
     "seh_called": [("seh_id", "SEH"), ("warning", "na uitblijven van")],
 }
 # Lists of fields whose codes are not in a value list of the entry model.

@@ -29,7 +29,7 @@ def ui_demo(monitor_interval_s: float = 1.0):
         feeder = threading.Thread(target=run_nonin, args=(device, stop, monitor_interval_s), daemon=True)
         feeder.start()
         seh = RitlinkProcess("seh", write_toml(work / "seh.toml", {
-            "seh_id": SEH_ID, "broker_url": broker.url, "database": str(work / "seh.db"),
+            "seh_id": SEH_ID, "name": "SEH UMC Utrecht", "broker_url": broker.url, "database": str(work / "seh.db"),
             "log_level": "warning"}), work / "seh.log").start()
         edge = RitlinkProcess("serve", write_toml(work / "edge.toml", {
             "vehicle_id": "ambu-01", "broker_url": broker.url, "database": str(work / "edge.db"),
