@@ -54,3 +54,18 @@ def test_new_rit_carries_the_signed_in_crew_once_even_when_sent_twice(api):  # n
     rit_id = first.headers["location"].split("/")[2].split("?")[0]
     crew_entries = [e for e in api.get(f"/api/v1/rits/{rit_id}/entries") if e["kind"] == "identification"]
     assert [e["data"]["crew"] for e in crew_entries] == [[{"name": "J. de Vries"}]]
+
+
+def test_an_unexpected_fault_is_a_page_that_says_so_and_logs_no_patient_data(api, caplog):  # noqa: F811
+    token = signed_in(api)
+    rit_id = api.new_rit()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("K. Visser, geboren 1948")  # an exception text may carry what was typed
+    api.service.add_entry = broken
+    from fastapi.testclient import TestClient
+    client = TestClient(api.client.app, raise_server_exceptions=False, cookies=dict(api.client.cookies))
+    page = client.post(f"/rits/{rit_id}/invoer/diagnosis", data={"csrf": token, "idem": "x1", "text": "CVA"})
+    assert page.status_code == 500
+    assert "Storing in de tablet-service" in page.text and "NIET opgeslagen" in page.text
+    assert "Visser" not in caplog.text and "RuntimeError" in caplog.text

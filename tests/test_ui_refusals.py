@@ -89,3 +89,29 @@ def test_typing_survives_a_tab_switch_and_a_reload_and_is_cleared_by_the_save(ch
     expect(page.locator("form[data-form=B] input[value=dyspnoe]")).to_be_checked()  # ... the other form's stays
     page.reload()
     expect(page.locator(NOTE)).to_have_value("")
+
+
+def test_wrong_pin_is_said_on_the_sign_in_page(chromium, edge_process):  # noqa: F811
+    edge = edge_process()
+    page = chromium.new_page(viewport=TABLET)
+    page.goto(edge.base_url + "/aanmelden")
+    page.fill("input[name=crew1]", "J. de Vries")
+    page.fill("input[name=pin]", "0000")
+    wait_for_answer(page, lambda: page.click("button:has-text('Aanmelden')"))
+    expect(page.locator("#meldingen .fout")).to_contain_text("juiste pincode")
+
+
+def test_a_step_no_longer_allowed_is_refused_visibly(chromium, edge_process):  # noqa: F811
+    """409: the confirmation was opened in one tab, the rit announced in another."""
+    edge = edge_process()
+    context = chromium.new_context(viewport=TABLET)
+    first, second = context.new_page(), context.new_page()
+    sign_in(first, edge.base_url)
+    rit_id = new_rit(first)
+    first.goto(f"{edge.base_url}/rits/{rit_id}/bevestig/vooraankondigen")
+    second.goto(f"{edge.base_url}/rits/{rit_id}/bevestig/vooraankondigen")
+    second.click("button:has-text('Ja, vooraankondigen')")
+    expect(second.locator(".bericht")).to_have_text("Opgeslagen")
+    wait_for_answer(first, lambda: first.click("button:has-text('Ja, vooraankondigen')"))
+    expect(first.locator("#meldingen .fout")).to_contain_text("al vooraangekondigd")
+    context.close()
