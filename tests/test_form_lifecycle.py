@@ -162,7 +162,8 @@ def test_not_states(api):
     api.entry(rit, "medication", {"drug": "paracetamol", "not_state": "geweigerd"})
     api.entry(rit, "gcs", {"eye": 4, "verbal": "niet mogelijk", "motor": 6})
     detail = api.entry(rit, "airway", {"status": "vrij", "not_state": "niet beoordeeld"}, status=422).json()["detail"]
-    assert "not_state" in detail[0]["msg"]
+    assert detail[0]["msg"].endswith("kies óf waarden óf 'niet gedaan', niet allebei")
+    assert detail[0]["loc"][-1] == "data"
     form = api.form(rit)
     bp = [i for i in form["vitals"].values() if i["parameter"] == "bp_systolic"][0]
     assert bp["not_state"] == "niet mogelijk" and "value" not in bp

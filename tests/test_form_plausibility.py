@@ -45,6 +45,7 @@ FIELDS = {
     "disability.pupil_right_mm": _entry("disability", "pupil_right_mm"),
     "exposure.burns_tbsa_percent": _entry("exposure", "burns_tbsa_percent"),
     "procedure.attempts": _entry("procedure", "attempts", {"procedure": "infuus"}),
+    "ecg.rate": _entry("ecg", "rate", {"rhythm": "sinus"}),
     "patient.estimated_age_years": _entry("patient", "estimated_age_years"),
     "patient.weight_kg": _entry("patient", "weight_kg"),
     "melding.location.lat": _entry("melding", "location.lat"),
