@@ -412,3 +412,20 @@ def test_one_unreadable_rit_shows_as_such_and_the_rest_of_the_board_stays(seh, c
         page = seh.get(path)
         assert page.status_code == 200 and "onleesbaar bericht" in page.text, path
     assert "garbage" not in seh.log_text()
+
+
+def test_an_exception_in_a_callback_ends_pahos_thread_and_health_sees_it(broker, client):
+    """Why every entry point is guarded, and what health and the watchdog look at."""
+    from edge.sync.mqtt_client import connect_async, loop_alive, make_client
+
+    victim = make_client(f"test-victim-{new_id()[:8]}")
+    victim.on_connect = lambda c, u, f, rc, p: c.subscribe("poison/#", 1)
+    victim.on_message = lambda c, u, m: json.loads(m.payload)  # what receivers used to do
+    connect_async(victim, "127.0.0.1", broker.port)
+    try:
+        wait_until(victim.is_connected, 5, what="victim connected")
+        wait_until(lambda: client.publish("poison/x", b"[" * 100_000) and not loop_alive(victim), 5,
+                   what="network thread gone")
+        assert victim.is_connected()  # the flag the old health check reported
+    finally:
+        victim.loop_stop()
