@@ -414,6 +414,7 @@ def test_one_unreadable_rit_shows_as_such_and_the_rest_of_the_board_stays(seh, c
     assert "garbage" not in seh.log_text()
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # that death is the point
 def test_an_exception_in_a_callback_ends_pahos_thread_and_health_sees_it(broker, client):
     """Why every entry point is guarded, and what health and the watchdog look at."""
     from edge.sync.mqtt_client import connect_async, loop_alive, make_client
