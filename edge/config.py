@@ -77,6 +77,9 @@ class _Common(BaseSettings):
     broker_url: str = "mqtt://127.0.0.1:1883"
     http_host: str = "127.0.0.1"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Every MQTT payload over this is refused unread (edge/wire/safe_json); the broker's
+    # message_size_limit sits above it, so the receiver sees and counts what it refuses.
+    max_message_bytes: int = Field(default=256 * 1024, ge=16 * 1024, le=8 * 2**20)
     # With an mqtts:// broker: the CA and this client's certificate (CN = vehicle or SEH id).
     tls_ca_file: Path | None = None
     tls_cert_file: Path | None = None

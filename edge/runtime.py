@@ -29,6 +29,7 @@ class EdgeRuntime:
         self.sync = MqttSync(self.store, settings)
         self.service.on_outbox_write = self.sync.wake
         self.service.broker_connected = self.sync.connected.is_set
+        self.service.sync_health = self.sync.health
         self.devices = []
         self._stop = threading.Event()
         self._housekeeping = threading.Thread(target=self._purge_loop, name="retention", daemon=True)

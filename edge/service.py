@@ -50,6 +50,8 @@ class EdgeService:
         # Set by the runtime: wakes the MQTT sender after a write; reports the link state.
         self.on_outbox_write: Callable[[], None] = lambda: None
         self.broker_connected: Callable[[], bool] = lambda: False
+        # The MQTT side's own state: its threads alive, dead letters (edge/sync/sender.MqttSync.health).
+        self.sync_health: Callable[[], dict[str, Any]] = lambda: {}
         # Set by the runtime when a GPS is configured (edge/gps_runtime.GpsRuntime): the
         # vehicle's position and ETA for the vooraankondiging, proposals, the GPS state.
         self.position: Any = None
@@ -440,10 +442,13 @@ class EdgeService:
         return self.lists.as_dict()
 
     def health(self) -> dict[str, Any]:
+        sync = self.sync_health()
         return {
-            "status": "ok",
+            "status": "failing" if "dead" in (sync.get("mqtt_thread"), sync.get("sender_thread")) else "ok",
             "vehicle_id": self.settings.vehicle_id,
             "broker": "connected" if self.broker_connected() else "disconnected",
+            "mqtt_thread": sync.get("mqtt_thread"),
+            "dead_letters": sync.get("dead_letters", 0),
             "devices": {**self.live.device_states(),
                         **(self.position.device_states() if self.position is not None else {})},
             "outbox_depth": self.store.outbox_depth(),

@@ -92,7 +92,8 @@ def _check_port(port: int | None, what: str) -> str | None:
     return None
 
 
-def _run_http(app, host: str, port: int) -> None:
+def _run_http(app, host: str, port: int, healthy=lambda: True) -> None:
+    """``healthy()`` False (e.g. the MQTT thread is gone) stops the systemd watchdog pings."""
     import asyncio
 
     import uvicorn
@@ -110,7 +111,7 @@ def _run_http(app, host: str, port: int) -> None:
         # The systemd notifier shares the server's event loop: READY=1 once our own port
         # answers, WATCHDOG=1 only while this loop keeps running (a hung loop gets restarted).
         notifier = asyncio.create_task(
-            supervise(lambda: server.started, lambda: server.should_exit, host, port, app.title)
+            supervise(lambda: server.started, lambda: server.should_exit, host, port, app.title, healthy=healthy)
         )
         try:
             await server.serve()
@@ -142,7 +143,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     runtime.start()
     disk_watch = DiskWatch(settings.database).start()
     try:
-        _run_http(create_app(runtime.service), settings.http_host, settings.http_port)
+        _run_http(create_app(runtime.service), settings.http_host, settings.http_port, runtime.sync.alive)
     finally:
         disk_watch.stop()
         runtime.stop()
@@ -168,11 +169,11 @@ def cmd_seh(args: argparse.Namespace) -> int:
     broker = settings.broker
     receiver = SehReceiver(store, settings.seh_id, broker.host, broker.port,
                            instance=settings.instance, shared_group=settings.shared_group,
-                           tls=settings.tls).start()
-    health = lambda: {"broker": "connected" if receiver.connected.is_set() else "disconnected"}  # noqa: E731
+                           tls=settings.tls, max_message_bytes=settings.max_message_bytes).start()
+    app = create_app(store, receiver.health, receiver.mark_read, live_for=receiver.live_for,
+                     status_extra=receiver.status, seh_name=settings.name or settings.seh_id)
     try:
-        _run_http(create_app(store, health, receiver.mark_read, live_for=receiver.live_for,
-                             seh_name=settings.name or settings.seh_id), settings.http_host, settings.http_port)
+        _run_http(app, settings.http_host, settings.http_port, receiver.mqtt_alive)
     finally:
         receiver.stop()
         store.close()

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any, get_args
 
 from fastapi import FastAPI, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
+from seh import render
 from seh.feedback import Disposition, FeedbackIn
 from seh.store import FeedbackTooEarly, SehStore
 from web.sse import change_stream, sse_response
@@ -33,35 +34,48 @@ def _latest_text(section: dict | None, field: str) -> str:
 
 
 def board_row(row: dict[str, Any], live: dict | None) -> dict[str, Any]:
-    """One arrivals line, in the words the board shows."""
+    """One arrivals line, in the words the board shows (raises on a form it cannot read:
+    seh/render.py turns that rit's line into "onleesbaar bericht")."""
     form = row["form"]
     patient = form.get("patient") or {}
-    limits = [e["summary"] for e in entries_of(form.get("treatment_limits"), "treatment_limits")
+    limits = [str(e["summary"]) for e in entries_of(form.get("treatment_limits"), "treatment_limits")
               if not e.get("corrected_by") and not e.get("withdrawn") and (e.get("limits") or e.get("status") == "bekend")]
-    vitals = live.get("vitals") if isinstance(live, dict) else None  # SehReceiver.live_for(vehicle_id)
-    shown_live = ", ".join(f"{v.get('label')} {words.number(v.get('value'))}" for v in vitals[:4]
-                           if isinstance(v, dict)) if isinstance(vitals, list) else ""
     return {
         "rit_id": row["rit_id"], "seq": row["seq"], "status": row["status"],
         "status_words": STATUS_WORDS.get(row["status"], row["status"]),
-        "urgency": form.get("melding", {}).get("urgency", "—"),
-        "eta": eta_of(form),
+        "urgency": render.text((form.get("melding") or {}).get("urgency")) or "—",
+        "eta": render.text(eta_of(form)) or None,
         "patient": patient_words(patient),
         "diagnosis": _latest_text(form.get("diagnoses"), "text"),
-        "limits": "; ".join(limits), "live": shown_live, "updated_at": row["updated_at"],
+        "limits": "; ".join(limits), "live": render.live_text(live),  # live: SehReceiver.live_for(vehicle_id)
+        "updated_at": row["updated_at"],
     }
+
+
+def _summary(row: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return board_row(row, None)
+    except Exception:
+        return render.unreadable_row(row)
+
+
+def _positions(form: dict[str, Any]) -> list[int]:
+    return [e["position"] for s in _sections(form) for e in s.values()
+            if isinstance(e, dict) and type(e.get("position")) is int]
 
 
 CSRF_COOKIE = "seh_csrf"
 
 
 def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id: False,
-               live_for=lambda vehicle_id: None, seh_name: str | None = None) -> FastAPI:
+               live_for=lambda vehicle_id: None, status_extra=lambda: {}, seh_name: str | None = None) -> FastAPI:
     """``mark_read(rit_id)`` sends the read receipt (the receiver's); the app never touches MQTT.
-    ``live_for(vehicle_id)`` gives the vehicle's latest live vitals, when the receiver has them."""
+    ``live_for(vehicle_id)`` gives the vehicle's latest live vitals, when the receiver has them.
+    ``health_extra()``/``status_extra()`` add the receiver's state (MQTT thread, dead letters)."""
     app = FastAPI(title="ritlink SEH", docs_url="/api/docs", redoc_url=None)
     templates = Jinja2Templates(directory=[HERE / "templates", WEB / "templates"])
-    register_filters(templates.env, {store.seh_id: seh_name or store.seh_id})
+    name = seh_name or store.seh_id
+    register_filters(templates.env, {store.seh_id: name})
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     # rit -> highest entry position at the last opening; "rit:before" -> the one before that
     seen: dict[str, int | None] = {}
@@ -70,22 +84,23 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         return "nacht" if request.query_params.get("thema") == "nacht" or request.cookies.get(
             "ritlink_thema") == "nacht" and request.query_params.get("thema") != "dag" else "dag"
 
-    def rows() -> list[dict[str, Any]]:
-        out = []
-        for summary in store.rits():
-            row = store.rit(summary["rit_id"])
-            if row is not None:
-                out.append(board_row(row, live_for(row["vehicle_id"])))
-        # By ETA when the vehicle gave one, else by the last update (newest first).
-        with_eta = sorted((r for r in out if r["eta"]), key=lambda r: r["eta"])
-        return with_eta + sorted((r for r in out if not r["eta"]), key=lambda r: r["updated_at"], reverse=True)
+    def rows() -> list:
+        return render.board_rows(templates.env, render.safe_rows(
+            store.rits(), store.rit, lambda row: board_row(row, live_for(row["vehicle_id"]))))
 
     def board_version() -> object:
         return tuple((r["rit_id"], r["seq"], r["status"], r["updated_at"]) for r in store.rits())
 
     @app.get("/-/health")
-    def health() -> dict:
-        return {"status": "ok", "seh_id": store.seh_id, "seh_name": seh_name or store.seh_id, **health_extra()}
+    def health() -> JSONResponse:
+        extra = health_extra()
+        dead = extra.get("mqtt_thread") == "dead"  # the receiver would never take a message again
+        return JSONResponse({"status": "failing" if dead else "ok", "seh_id": store.seh_id, "seh_name": name, **extra},
+                            status_code=503 if dead else 200)
+
+    @app.get("/-/status")
+    def status() -> dict:
+        return {"seh_id": store.seh_id, "rits": len(store.rits()), **status_extra(), "board": dict(render.counters)}
 
     @app.get("/api/v1/rits")
     def rits() -> list[dict]:
@@ -125,13 +140,13 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         if row is None:
             raise HTTPException(404, "rit niet gevonden")
         mark_read(rit_id)  # a person opened (or is watching) it: that is what "read" means
-        positions = [e["position"] for s in _sections(row["form"]) for e in entries_of(s, "")]
         if new_view:
             seen[f"{rit_id}:before"] = seen.get(rit_id)
-            seen[rit_id] = max(positions, default=0)
+            seen[rit_id] = max(_positions(row["form"]), default=0)
         previous = seen.get(f"{rit_id}:before")
-        return {"seh_id": store.seh_id, "seh_name": seh_name or store.seh_id, "row": row, "form": row["form"], "seen_position": previous,
-                "summary": board_row(row, None), "feedback": store.feedback_for(rit_id),
+        sections = render.form_sections(templates.env, row["form"], rit_id, previous)
+        return {"seh_id": store.seh_id, "seh_name": name, "row": row, "form": row["form"], "seen_position": previous,
+                "sections": sections, "summary": _summary(row), "feedback": store.feedback_for(rit_id),
                 "dispositions": get_args(Disposition), "theme": theme(request)}
 
     @app.get("/rits/{rit_id}", response_class=HTMLResponse)
@@ -155,9 +170,11 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         if not found:
             raise HTTPException(404, "rit niet gevonden")
         chosen = next((v for v in found if v["seq"] == seq), None)
+        form = json.loads(chosen["form_json"]) if chosen else None
         return templates.TemplateResponse(request, "versions.html", {
-            "seh_id": store.seh_id, "seh_name": seh_name or store.seh_id, "rit_id": rit_id, "versions": found, "theme": theme(request), "version_words": VERSION_WORDS,
-            "form": json.loads(chosen["form_json"]) if chosen else None, "shown_seq": seq, "seen_position": None})
+            "seh_id": store.seh_id, "seh_name": name, "rit_id": rit_id, "versions": found, "theme": theme(request),
+            "version_words": VERSION_WORDS, "form": form, "shown_seq": seq,
+            "sections": render.form_sections(templates.env, form, rit_id, None) if form else []})
 
     @app.post("/rits/{rit_id}/terugkoppeling")
     def feedback_form(request: Request, rit_id: str, diagnosis: str = Form(""), disposition: str = Form(""),
@@ -174,7 +191,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     @app.get("/bord/rijen", response_class=HTMLResponse)
     def board_rows(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(request, "_board_rows.html", {"rows": rows()})
+        return templates.TemplateResponse(request, "_board_rows.html", {"rendered_rows": rows()})
 
     @app.get("/sse/bord")
     async def board_stream(request: Request) -> StreamingResponse:
@@ -190,7 +207,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
     @app.get("/", response_class=HTMLResponse)
     def board(request: Request) -> HTMLResponse:
         return templates.TemplateResponse(request, "board.html", {
-            "seh_id": store.seh_id, "seh_name": seh_name or store.seh_id, "rows": rows(), "theme": theme(request)})
+            "seh_id": store.seh_id, "seh_name": name, "rendered_rows": rows(), "theme": theme(request)})
 
     return app
 
@@ -198,6 +215,6 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 def _sections(form: dict[str, Any]) -> list[dict]:
     """Every entry collection of a form (for "what is new since the last view")."""
     out = [v for v in (form.get("history") or {}).values() if isinstance(v, dict)]
-    out += list((form.get("primary_survey") or {}).values())
+    out += [v for v in (form.get("primary_survey") or {}).values() if isinstance(v, dict)]
     out += [v for k, v in form.items() if k not in ("history", "primary_survey") and isinstance(v, dict)]
     return out

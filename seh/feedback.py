@@ -71,7 +71,8 @@ def add_feedback(db: sqlite_utils.Database, rit: dict[str, Any], seh_id: str, fe
 
 def due_feedback(db: sqlite_utils.Database) -> list[dict]:
     return list(db.query(
-        "SELECT * FROM seh_feedback WHERE receipted_at IS NULL AND (last_sent_at IS NULL OR"
+        "SELECT * FROM seh_feedback WHERE receipted_at IS NULL AND rejected_reason IS NULL"
+        " AND (last_sent_at IS NULL OR"
         " last_sent_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)) ORDER BY created_at",
         [f"-{RESEND_S} seconds"],
     ))

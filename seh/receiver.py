@@ -4,18 +4,27 @@ The message is applied (committed) inside on_message, before paho acknowledges i
 broker: a crash in between means the broker delivers it again, and the store answers the
 duplicate without applying it twice. Several receiver processes may share one feed with a
 shared subscription and one database (see seh/store.py).
+
+Every payload is hostile until parsed within limits (edge/wire/safe_json) and checked against
+the contract and the form's shape. Each subscription has one guarded entry point: a refused
+message is answered ``rejected`` where a sender can be answered, kept as a dead letter and
+acknowledged; no exception may reach paho's network thread, because one that does ends the
+thread, the message is never acknowledged, and the broker hands it back after every restart.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 
-from edge.wire.contract import ContractError, Receipt, live_topic, parse_envelope, rit_topic_filter
+from edge.store.db import is_disk_full
+from edge.wire import safe_json
+from edge.wire.contract import (ContractError, Receipt, live_problem, live_topic, parse_envelope, parse_receipt,
+                                rit_topic, rit_topic_filter)
 from edge.wire.contract import utc_now
-from edge.sync.mqtt_client import connect_async, make_client, publish_properties
+from edge.wire.dead_letter import DeadLetter, reason_code
+from edge.sync.mqtt_client import connect_async, loop_alive, make_client, publish_properties
 from seh.feedback import feedback_receipt_filter, feedback_receipt_topic, publish_topic
 from seh.store import ReceiptToSend, SehStore
 
@@ -26,8 +35,10 @@ GAP_WAIT_S = 3.0  # how long a patch may wait for its predecessor before the SEH
 
 class SehReceiver:
     def __init__(self, store: SehStore, seh_id: str, host: str, port: int,
-                 instance: str = "1", shared_group: str | None = None, tls=None):
+                 instance: str = "1", shared_group: str | None = None, tls=None,
+                 max_message_bytes: int = safe_json.DEFAULT_MAX_BYTES):
         self.store = store
+        self.max_message_bytes = max_message_bytes
         self.tls = tls
         self.seh_id = seh_id
         self.host, self.port = host, port
@@ -45,6 +56,8 @@ class SehReceiver:
         self._stop = threading.Event()
         self._gap_thread = threading.Thread(target=self._watch_gaps, name="seh-gaps", daemon=True)
         self.counters: dict[str, int] = {}  # receipts sent by type, plus "held"
+        self.refused: dict[str, int] = {}  # dead letters by reason code, since this process started
+        self.unstored_dead_letters = 0  # dead letters the store could not keep (e.g. disk full)
 
     def start(self) -> SehReceiver:
         connect_async(self.client, self.host, self.port, self.tls)
@@ -69,36 +82,81 @@ class SehReceiver:
         self.connected.clear()
         log.info("broker disconnected: %s", reason_code)
 
+    # -- the one entry point of every subscription ----------------------------------
     def _on_message(self, client, userdata, message) -> None:
-        if message.topic.endswith("/live"):
-            self._on_live(message.topic, message.payload)
-            return
-        if message.topic.endswith("/feedback-receipt"):
-            self._feedback_receipt(message.payload)
-            return
-        for receipt in self.handle(message.topic, message.payload, getattr(message, "properties", None)):
-            self._send(receipt)
+        """Runs on paho's network thread: returns normally whatever the message holds."""
+        try:
+            if message.topic.endswith("/live"):
+                self._on_live(message.topic, message.payload)
+            elif message.topic.endswith("/feedback-receipt"):
+                self._feedback_receipt(message.topic, message.payload)
+            else:
+                for receipt in self.handle(message.topic, message.payload, getattr(message, "properties", None)):
+                    self._send(receipt)
+        except Exception as exc:  # the last guard: log the type only, the message may hold patient data
+            if is_disk_full(exc):
+                self.counters["store_full"] = self.counters.get("store_full", 0) + 1
+                log.error("store full: message on %s not applied; its sender sends it again", _topic_kind(message.topic))
+                return
+            log.error("handler failed on a %s message: %s", _topic_kind(message.topic), type(exc).__name__)
+            self._dead_letter(message.topic, message.payload, f"internal: {type(exc).__name__}")
+
+    def _dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
+        """Keep a refused message's trace (topic, hash, size, reason); never raises."""
+        code = reason_code(reason)
+        self.refused[code] = self.refused.get(code, 0) + 1
+        try:
+            self.store.dead_letter(DeadLetter.of(topic, payload, reason))
+        except Exception as exc:
+            self.unstored_dead_letters += 1
+            log.error("dead letter not stored: %s", type(exc).__name__)
+
+    def mqtt_alive(self) -> bool:
+        """paho's network thread is running (it is gone for good if a callback ever raised)."""
+        return loop_alive(self.client)
+
+    def health(self) -> dict:
+        return {"broker": "connected" if self.connected.is_set() else "disconnected",
+                "mqtt_thread": "alive" if self.mqtt_alive() else "dead",
+                "dead_letters": self.dead_letter_count()}
+
+    def dead_letter_count(self) -> int:
+        try:
+            return self.store.dead_letter_count() + self.unstored_dead_letters
+        except Exception:
+            return self.unstored_dead_letters
+
+    def status(self) -> dict:
+        return {**self.health(), "receipts": dict(self.counters), "refused_by_reason": dict(self.refused),
+                "live_vehicles": len(self._live)}
 
     def handle(self, topic: str, payload: bytes, properties=None) -> list[ReceiptToSend]:
         """Validate, apply and answer one message. Log lines carry ids only, never form data."""
         parts = topic.split("/")
         # ritlink/v1/seh/{seh}/from/{vehicle}/rit/{rit}
         if len(parts) != 8 or parts[2] != "seh" or parts[3] != self.seh_id or parts[6] != "rit":
-            log.warning("ignored message on unexpected topic")
+            log.warning("refused a message on an unexpected topic")
+            self._dead_letter(topic, payload, "topic: not a rit topic of this SEH")
             return []
         vehicle_id, rit_id = parts[5], parts[7]
         reply = self.store.reply_topic(vehicle_id)
         correlation = _correlation(properties)
         try:
-            env = parse_envelope(payload)
+            env = parse_envelope(payload, self.max_message_bytes)
             if (env.vehicle_id, str(env.rit_id), env.seh_id) != (vehicle_id, rit_id, self.seh_id):
                 raise ContractError("envelope does not match its topic")
         except ContractError as exc:
             self.counters["rejected"] = self.counters.get("rejected", 0) + 1
             log.warning("rejected msg %s for rit %s from %s: %s", correlation or "?", rit_id, vehicle_id, exc.reason)
+            self._dead_letter(topic, payload, exc.reason)
             return [ReceiptToSend(reply, correlation or "", rit_id, 0, "rejected", exc.reason)]
         receipts = self.store.apply(env)
         for r in receipts:
+            if r.poison:  # the patched form would not be a form: a dead letter too
+                # (a held patch refused later is traced by its msg_id: its payload is gone by now)
+                own = r.msg_id == str(env.msg_id)
+                self._dead_letter(topic if own else rit_topic(self.seh_id, vehicle_id, r.rit_id),
+                                  payload if own else r.msg_id.encode(), r.reason or "form")
             self.counters[r.type] = self.counters.get(r.type, 0) + 1
             log.info("msg %s rit %s seq %d -> %s%s", r.msg_id, r.rit_id, r.seq, r.type,
                      f" ({r.reason})" if r.reason else "")
@@ -108,14 +166,18 @@ class SehReceiver:
         return receipts
 
     def _on_live(self, topic: str, payload: bytes) -> None:
+        """Latest vitals for the board. A live message of the wrong shape is never shown (a
+        dead letter, counted); the board keeps the last good one until it goes stale."""
         vehicle_id = topic.split("/")[5]
         try:
-            data = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            log.warning("ignored malformed live message from %s", vehicle_id)
+            data = safe_json.loads_object(payload, max_bytes=self.max_message_bytes)
+            if problem := live_problem(data, vehicle_id):
+                raise ContractError(f"live: {problem}")
+        except (safe_json.PayloadError, ContractError) as exc:
+            log.warning("ignored a live message from %s: %s", vehicle_id, exc.reason)
+            self._dead_letter(topic, payload, exc.reason)
             return
-        if isinstance(data, dict):
-            self._live[vehicle_id] = {"received_at": utc_now(), "received": time.monotonic(), "data": data}
+        self._live[vehicle_id] = {"received_at": utc_now(), "received": time.monotonic(), "data": data}
 
     def live_for(self, vehicle_id: str, max_age_s: float = 30.0) -> dict | None:
         """The vehicle's latest live vitals/position if fresh enough to show, else None."""
@@ -158,14 +220,31 @@ class SehReceiver:
             self.store.feedback_sent(row["msg_id"])
             log.info("feedback %s for rit %s sent to %s", row["msg_id"], row["rit_id"], row["vehicle_id"])
 
-    def _feedback_receipt(self, payload: bytes) -> None:
+    def _feedback_receipt(self, topic: str, payload: bytes) -> None:
+        """The vehicle's answer to feedback: bound to the vehicle the feedback was sent to."""
+        vehicle_id = topic.split("/")[5]
         try:
-            msg_id = Receipt.model_validate_json(payload).msg_id
-        except ValueError:
-            log.warning("ignored malformed feedback receipt")
+            receipt = parse_receipt(payload, self.max_message_bytes)
+            sent = self.store.feedback_of(receipt.msg_id)
+            if sent is not None and sent["vehicle_id"] != vehicle_id:
+                raise ContractError("receipt: feedback was sent to another vehicle")
+        except ContractError as exc:
+            log.warning("ignored a feedback receipt from %s: %s", vehicle_id, exc.reason)
+            self._dead_letter(topic, payload, exc.reason)
             return
-        if self.store.feedback_receipted(msg_id):
-            log.info("feedback %s receipted by the vehicle", msg_id)
+        if sent is None:
+            log.info("feedback receipt from %s for an unknown msg %s", vehicle_id, receipt.msg_id)
+        elif receipt.type == "rejected":
+            self.store.feedback_refused(receipt.msg_id, receipt.reason or "rejected")
+            log.warning("feedback %s refused by %s: %s", receipt.msg_id, vehicle_id, receipt.reason)
+        elif self.store.feedback_receipted(receipt.msg_id):
+            log.info("feedback %s receipted by the vehicle", receipt.msg_id)
+
+
+def _topic_kind(topic: str) -> str:
+    """``rit``, ``live``, ``feedback-receipt``: what a log line may say about a topic."""
+    parts = topic.split("/")
+    return parts[6] if len(parts) > 6 else "unknown"
 
 
 def _correlation(properties) -> str | None:

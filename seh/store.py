@@ -15,10 +15,13 @@ from typing import Any
 
 import sqlite_utils
 
+from edge.form.shape import form_problem
+from edge.wire import dead_letter
 from edge.wire.canonical import form_sha256, merge_patch_apply
 from edge.wire.contract import Envelope, receipt_topic
 from edge.store.db import Migration, Store
 from edge.wire.contract import utc_now
+from edge.wire.dead_letter import DeadLetter
 from seh import feedback
 
 
@@ -67,9 +70,16 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE seh_resyncs (rit_id TEXT PRIMARY KEY, requested_at TEXT NOT NULL)")
 
 
+def _m3_dead_letters(db: sqlite_utils.Database) -> None:
+    db.execute(dead_letter.TABLE_SQL)
+    # A vehicle that refuses a feedback message says why; the SEH stops sending it again.
+    db.execute("ALTER TABLE seh_feedback ADD COLUMN rejected_reason TEXT")
+
+
 SEH_MIGRATIONS = [
     Migration(1, "rits, messages, versions", _m1_initial),
     Migration(2, "SEH-terugkoppeling outbox", feedback.migrate_feedback),
+    Migration(3, "dead letters, refused feedback", _m3_dead_letters),
 ]
 
 
@@ -81,6 +91,7 @@ class ReceiptToSend:
     seq: int
     type: str
     reason: str | None = None
+    poison: bool = False  # refused for its content (a dead letter), not for its place in the stream
 
 
 class SehStore(Store):
@@ -120,6 +131,8 @@ class SehStore(Store):
                 return []
             else:
                 form = merge_patch_apply(json.loads(rit["form_json"]), env.body)
+                if problem := form_problem(form):
+                    return [self._reject(db, env, topic, f"form: {problem}", poison=True)]
                 if form_sha256(form) != env.form_sha256:
                     db.execute("UPDATE seh_rits SET awaiting_snapshot = 1 WHERE rit_id = ?", [rit_id])
                     self._note_resync(db, rit_id)
@@ -171,6 +184,9 @@ class SehStore(Store):
             held = Envelope.model_validate_json(nxt[0]["envelope_json"])
             db.execute("DELETE FROM seh_messages WHERE msg_id = ?", [str(held.msg_id)])
             form = merge_patch_apply(json.loads(rit["form_json"]), held.body)
+            if problem := form_problem(form):
+                receipts.append(self._reject(db, held, nxt[0]["reply_topic"], f"form: {problem}", poison=True))
+                continue
             if form_sha256(form) != held.form_sha256:
                 db.execute("UPDATE seh_rits SET awaiting_snapshot = 1 WHERE rit_id = ?", [rit_id])
                 self._note_resync(db, rit_id)
@@ -181,9 +197,9 @@ class SehStore(Store):
                 return receipts
             receipts.append(self._apply_now(db, held, nxt[0]["reply_topic"], form))
 
-    def _reject(self, db, env: Envelope, topic: str, reason: str) -> ReceiptToSend:
+    def _reject(self, db, env: Envelope, topic: str, reason: str, poison: bool = False) -> ReceiptToSend:
         self._record(db, env, topic, "rejected", reason=reason)
-        return ReceiptToSend(topic, str(env.msg_id), str(env.rit_id), env.seq, "rejected", reason)
+        return ReceiptToSend(topic, str(env.msg_id), str(env.rit_id), env.seq, "rejected", reason, poison)
 
     @staticmethod
     def _record(db, env: Envelope, topic: str, outcome: str, reason: str | None = None,
@@ -274,11 +290,27 @@ class SehStore(Store):
         with self.write() as db:
             db.execute("UPDATE seh_feedback SET last_sent_at = ? WHERE msg_id = ?", [utc_now(), msg_id])
 
+    def feedback_of(self, msg_id: str) -> dict | None:
+        rows = self.query("SELECT rit_id, vehicle_id FROM seh_feedback WHERE msg_id = ?", [msg_id])
+        return rows[0] if rows else None
+
     def feedback_receipted(self, msg_id: str) -> bool:
         with self.write() as db:
             cursor = db.execute("UPDATE seh_feedback SET receipted_at = coalesce(receipted_at, ?) WHERE msg_id = ?",
                                 [utc_now(), msg_id])
             return cursor.rowcount > 0
+
+    def feedback_refused(self, msg_id: str, reason: str) -> None:
+        with self.write() as db:
+            db.execute("UPDATE seh_feedback SET rejected_reason = ? WHERE msg_id = ?", [reason[:200], msg_id])
+
+    # -- dead letters -------------------------------------------------------------------
+    def dead_letter(self, letter: DeadLetter) -> None:
+        with self.write() as db:
+            db.execute(dead_letter.INSERT_SQL, letter.row())
+
+    def dead_letter_count(self) -> int:
+        return self.query("SELECT count(*) AS n FROM dead_letters")[0]["n"]
 
     def feedback_for(self, rit_id: str) -> list[dict]:
         rows = self.query("SELECT body_json, created_at, receipted_at FROM seh_feedback WHERE rit_id = ?"

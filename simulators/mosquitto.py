@@ -15,6 +15,9 @@ import time
 from pathlib import Path
 
 
+MESSAGE_SIZE_LIMIT = 512 * 1024  # bytes of payload; systemd/mosquitto/ritlink.conf says the same
+
+
 class BrokerError(RuntimeError):
     pass
 
@@ -92,6 +95,9 @@ class Mosquitto(ChildProcess):
         lines = [
             listener.rstrip("\n"),
             "set_tcp_nodelay true",
+            # Above the receivers' own cap (max_message_bytes, 256 KiB): what lies between the two
+            # reaches them and is counted as a dead letter; the broker drops anything larger.
+            f"message_size_limit {MESSAGE_SIZE_LIMIT}",
             "persistence true",
             f"persistence_location {self.data_dir}/",
             f"log_dest file {self.data_dir}/mosquitto.log",

@@ -9,7 +9,7 @@ import pytest
 from edge.wire.contract import Receipt, new_id
 from edge.sync.mqtt_client import publish_properties
 from seh.feedback import feedback_receipt_topic
-from tests.harness.mqtt import TestClient, envelope, send
+from tests.harness.mqtt import TestClient, envelope, form_of, send
 from tests.harness.waiting import wait_until
 
 VEHICLE = "ambu-42"
@@ -28,14 +28,15 @@ def seh_and_vehicle(broker, seh_process):
 
 def hand_over(seh, vehicle, rit_id: str) -> None:
     """The vehicle's overdracht (patch seq 2 after the announcement) as the SEH applies it."""
-    send(vehicle, envelope(rit_id, 2, {}, kind="patch", status="overdracht", vehicle_id=VEHICLE, form={"a": 1}))
+    send(vehicle, envelope(rit_id, 2, {}, kind="patch", status="overdracht", vehicle_id=VEHICLE,
+                           form=form_of(rit_id, VEHICLE)))
     wait_until(lambda: seh.get(f"/api/v1/rits/{rit_id}").json()["status"] == "overdracht", 5, what="overdracht")
 
 
 def test_feedback_waits_for_the_handover_then_reaches_the_vehicle_until_receipted(tmp_path, seh_and_vehicle):
     seh, vehicle = seh_and_vehicle
     rit_id = new_id()
-    send(vehicle, envelope(rit_id, 1, {"a": 1}, vehicle_id=VEHICLE))
+    send(vehicle, envelope(rit_id, 1, form_of(rit_id, VEHICLE), vehicle_id=VEHICLE))
     wait_until(lambda: seh.get(f"/api/v1/rits/{rit_id}").status_code == 200, 5, what="rit at the SEH")
     assert seh.post(f"/api/v1/rits/{rit_id}/feedback", FEEDBACK).status_code == 409  # not handed over yet
     assert seh.post(f"/api/v1/rits/{rit_id}/feedback", {**FEEDBACK, "disposition": "?"}).status_code == 422
@@ -88,7 +89,7 @@ def test_feedback_form_on_the_board_needs_its_csrf_token(seh_and_vehicle):
 
     seh, vehicle = seh_and_vehicle
     rit_id = new_id()
-    send(vehicle, envelope(rit_id, 1, {"a": 1}, vehicle_id=VEHICLE))
+    send(vehicle, envelope(rit_id, 1, form_of(rit_id, VEHICLE), vehicle_id=VEHICLE))
     hand_over(seh, vehicle, rit_id)
     nurse = httpx.Client(base_url=seh.base_url, timeout=5)
     page = nurse.get(f"/rits/{rit_id}").text

@@ -9,7 +9,7 @@ import pytest
 
 from edge.wire.canonical import merge_patch_apply
 from edge.wire.contract import new_id, receipt_topic_filter
-from tests.harness.mqtt import TestClient, envelope, send
+from tests.harness.mqtt import TestClient, envelope, form_of, send
 from tests.harness.waiting import wait_until
 
 VEHICLE = "ambu-99"
@@ -38,12 +38,16 @@ def versions(tmp_path, rit_id: str) -> list[tuple[int, str]]:
         return conn.execute("SELECT seq, msg_id FROM seh_versions WHERE rit_id = ? ORDER BY seq", [rit_id]).fetchall()
 
 
-FORM1 = {"patient": {"sex": "F"}, "vitals": {}}
-FORM2 = {"patient": {"sex": "F"}, "vitals": {"e1": {"code": 150456, "value": 94.0}}}
+def form1(rit_id: str, vehicle_id: str = VEHICLE) -> dict:
+    return form_of(rit_id, vehicle_id, patient={"sex": "F", "identified": False})
+
+
+def form2(rit_id: str, vehicle_id: str = VEHICLE) -> dict:
+    return {**form1(rit_id, vehicle_id), "vitals": {"e1": {"code": 150456, "value": 94.0, "position": 1}}}
 
 
 def announce(vehicle, rit_id: str) -> dict:
-    first = envelope(rit_id, 1, FORM1, vehicle_id=VEHICLE)
+    first = envelope(rit_id, 1, form1(rit_id), vehicle_id=VEHICLE)
     send(vehicle, first)
     assert receipt(vehicle)["type"] == "delivered"
     return first
@@ -52,12 +56,12 @@ def announce(vehicle, rit_id: str) -> dict:
 def test_snapshot_then_patch_applied_in_order(tmp_path, seh, vehicle):
     rit_id = new_id()
     announce(vehicle, rit_id)
-    patch = {"vitals": {"e1": {"code": 150456, "value": 94.0}}}
-    send(vehicle, envelope(rit_id, 2, patch, kind="patch", status="update", vehicle_id=VEHICLE, form=FORM2))
+    patch = {"vitals": {"e1": {"code": 150456, "value": 94.0, "position": 1}}}
+    send(vehicle, envelope(rit_id, 2, patch, kind="patch", status="update", vehicle_id=VEHICLE, form=form2(rit_id)))
     got = receipt(vehicle)
     assert (got["type"], got["seq"]) == ("delivered", 2)
     at_seh = seh.get(f"/api/v1/rits/{rit_id}").json()
-    assert at_seh["form"] == merge_patch_apply(FORM1, patch) == FORM2
+    assert at_seh["form"] == merge_patch_apply(form1(rit_id), patch) == form2(rit_id)
     assert (at_seh["seq"], at_seh["status"]) == (2, "update")
 
 
@@ -73,13 +77,13 @@ def test_replayed_msg_id_is_answered_but_never_applied_twice(tmp_path, seh, vehi
 @pytest.mark.parametrize(
     "make, reason",
     [
-        (lambda rit: (envelope(rit, 1, FORM1, vehicle_id=VEHICLE), b"{not json"), "malformed"),
-        (lambda rit: (envelope(rit, 1, FORM1, vehicle_id=VEHICLE, schema="ritlink.ritformulier/9"), None), "schema"),
-        (lambda rit: (envelope(rit, 1, FORM1, vehicle_id=VEHICLE, form_sha256="0" * 64), None), "form_sha256"),
-        (lambda rit: (envelope(rit, 0, FORM1, vehicle_id=VEHICLE), None), "seq"),
-        (lambda rit: (envelope(rit, 1, FORM1, vehicle_id=VEHICLE, kind="diff"), None), "kind"),
-        (lambda rit: (envelope(rit, 1, FORM1, vehicle_id=VEHICLE, extra="x"), None), "extra"),
-        (lambda rit: (envelope(rit, 1, FORM1, vehicle_id=VEHICLE, seh_id="seh-other"), None), "topic"),
+        (lambda rit: (envelope(rit, 1, form1(rit), vehicle_id=VEHICLE), b"{not json"), "malformed"),
+        (lambda rit: (envelope(rit, 1, form1(rit), vehicle_id=VEHICLE, schema="ritlink.ritformulier/9"), None), "schema"),
+        (lambda rit: (envelope(rit, 1, form1(rit), vehicle_id=VEHICLE, form_sha256="0" * 64), None), "form_sha256"),
+        (lambda rit: (envelope(rit, 0, form1(rit), vehicle_id=VEHICLE), None), "seq"),
+        (lambda rit: (envelope(rit, 1, form1(rit), vehicle_id=VEHICLE, kind="diff"), None), "kind"),
+        (lambda rit: (envelope(rit, 1, form1(rit), vehicle_id=VEHICLE, extra="x"), None), "extra"),
+        (lambda rit: (envelope(rit, 1, form1(rit), vehicle_id=VEHICLE, seh_id="seh-other"), None), "topic"),
     ],
     ids=["malformed-json", "unknown-schema", "wrong-hash", "seq-zero", "bad-kind", "unknown-field", "wrong-seh"],
 )
@@ -102,22 +106,22 @@ def test_bad_messages_are_rejected_with_reason_and_not_applied(tmp_path, seh, ve
 def test_stale_seq_with_new_msg_id_is_rejected(tmp_path, seh, vehicle):
     rit_id = new_id()
     announce(vehicle, rit_id)
-    send(vehicle, envelope(rit_id, 1, FORM2, vehicle_id=VEHICLE))
+    send(vehicle, envelope(rit_id, 1, form2(rit_id), vehicle_id=VEHICLE))
     got = receipt(vehicle)
     assert got["type"] == "rejected" and "stale" in got["reason"]
-    assert seh.get(f"/api/v1/rits/{rit_id}").json()["form"] == FORM1
+    assert seh.get(f"/api/v1/rits/{rit_id}").json()["form"] == form1(rit_id)
 
 
 def test_seq_from_the_future_is_held_then_resync_asked(tmp_path, seh, vehicle):
     rit_id = new_id()
     announce(vehicle, rit_id)
-    future = envelope(rit_id, 7, {"x": 1}, kind="patch", status="update", vehicle_id=VEHICLE, form={**FORM1, "x": 1})
+    future = envelope(rit_id, 7, {"x": 1}, kind="patch", status="update", vehicle_id=VEHICLE, form={**form1(rit_id), "x": 1})
     send(vehicle, future)
     got = receipt(vehicle, timeout=8)
     assert (got["type"], got["seq"]) == ("resync", 1)
     assert seh.get(f"/api/v1/rits/{rit_id}").json()["seq"] == 1
     # The snapshot answers it; the held patch is superseded and never applied.
-    send(vehicle, envelope(rit_id, 8, FORM2, status="update", vehicle_id=VEHICLE))
+    send(vehicle, envelope(rit_id, 8, form2(rit_id), status="update", vehicle_id=VEHICLE))
     assert receipt(vehicle)["type"] == "delivered"
     assert [seq for seq, _ in versions(tmp_path, rit_id)] == [1, 8]
 
@@ -128,7 +132,7 @@ def test_patch_with_wrong_result_hash_asks_resync(tmp_path, seh, vehicle):
     send(vehicle, envelope(rit_id, 2, {"x": 1}, kind="patch", status="update", vehicle_id=VEHICLE, form={"other": 1}))
     got = receipt(vehicle)
     assert got["type"] == "resync" and "mismatch" in got["reason"]
-    assert seh.get(f"/api/v1/rits/{rit_id}").json()["form"] == FORM1
+    assert seh.get(f"/api/v1/rits/{rit_id}").json()["form"] == form1(rit_id)
 
 
 def test_rit_of_another_vehicle_is_refused(tmp_path, seh, vehicle, broker):
@@ -137,12 +141,12 @@ def test_rit_of_another_vehicle_is_refused(tmp_path, seh, vehicle, broker):
     intruder = TestClient(broker.port)
     intruder.subscribe(receipt_topic_filter("ambu-66"))
     try:
-        send(intruder, envelope(rit_id, 2, FORM2, vehicle_id="ambu-66", status="update"))
+        send(intruder, envelope(rit_id, 2, form2(rit_id, "ambu-66"), vehicle_id="ambu-66", status="update"))
         got = intruder.next_json(5)[1]
         assert got["type"] == "rejected" and "another vehicle" in got["reason"]
     finally:
         intruder.close()
-    assert seh.get(f"/api/v1/rits/{rit_id}").json()["form"] == FORM1
+    assert seh.get(f"/api/v1/rits/{rit_id}").json()["form"] == form1(rit_id)
 
 
 def test_board_shows_the_vehicles_live_vitals(seh, vehicle):

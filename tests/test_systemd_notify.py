@@ -173,3 +173,39 @@ def test_seh_receiver_sends_ready_too(tmp_path, notify_socket, started):
     notify_socket.wait_for("WATCHDOG", 2)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(10) == 0
+
+
+def test_watchdog_is_no_longer_fed_once_the_service_is_unhealthy(notify_socket):
+    """E.g. the MQTT network thread died: the pages answer, but systemd must restart us."""
+    port = free_port()
+    env = {"NOTIFY_SOCKET": notify_socket.env_value, "WATCHDOG_USEC": "200000"}  # a ping every 0.1 s
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", port), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    started = time.monotonic()
+    healthy_until, ends = started + 0.6, started + 1.5
+    notes: list = []
+    reader = threading.Thread(target=lambda: notes.extend(notify_socket.collect_until(ends + 0.3)), daemon=True)
+    reader.start()
+
+    async def run() -> None:
+        await supervise(lambda: True, lambda: time.monotonic() > ends, "127.0.0.1", port, "test", env=env,
+                        healthy=lambda: time.monotonic() < healthy_until)
+
+    try:
+        asyncio.run(run())
+    finally:
+        server.shutdown()
+        server.server_close()
+    reader.join(3)
+    pings = [n.at for n in notes if "WATCHDOG" in n.fields]
+    assert len(pings) >= 3 and max(pings) < healthy_until + 0.05, [round(p - started, 2) for p in pings]
+    assert any(n.fields.get("STATUS", "").startswith("unhealthy") for n in notes)

@@ -5,7 +5,9 @@ often than WATCHDOG_USEC or systemd kills and restarts the process. Outside syst
 (NOTIFY_SOCKET unset) every call is a no-op, so the same code runs under a terminal.
 
 The pinger runs as a task on the HTTP server's event loop: if that loop hangs, the pings
-stop and systemd restarts the service. A thread would keep pinging for a hung app.
+stop and systemd restarts the service. A thread would keep pinging for a hung app. The
+caller's ``healthy()`` is asked before every ping too: when the MQTT network thread has died
+the web pages still answer, but the service would never take a message again.
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ async def supervise(
     what: str,
     health_path: str = "/-/health",
     env: Mapping[str, str] | None = None,
+    healthy: Callable[[], bool] = lambda: True,
 ) -> None:
     """READY=1 once our own HTTP port answers, then WATCHDOG=1 every WATCHDOG_USEC/2.
 
@@ -137,11 +140,24 @@ async def supervise(
         notifier.ready(f"{what} ready on {host}:{port}")
         log.info("%s ready on %s:%d (%.2f s after the server started)", what, host, port, time.monotonic() - started)
         interval = watchdog_interval(env)
+        starved = False
         while interval is not None and not should_exit():
-            notifier.watchdog()
+            if _healthy(healthy):
+                notifier.watchdog()
+            elif not starved:
+                starved = True
+                log.error("%s unhealthy (MQTT thread gone): watchdog no longer fed", what)
+                notifier.send("STATUS=unhealthy: MQTT thread gone")
             await asyncio.sleep(interval)
     finally:
         notifier.close()
+
+
+def _healthy(healthy: Callable[[], bool]) -> bool:
+    try:
+        return bool(healthy())
+    except Exception:  # a failing check is an unhealthy service, not a crashed pinger
+        return False
 
 
 async def _http_ready(server_started: Callable[[], bool], host: str, port: int, path: str) -> bool:

@@ -179,6 +179,11 @@ def warnings_for(status: dict[str, Any]) -> list[str]:
     disk = status.get("disk")
     if disk and disk["level"] != "ok":
         found.append(f"Schijfruimte {disk['level']}: nog {disk['free_bytes'] // 1024**2} MB vrij")
+    mqtt = status.get("mqtt") or {}
+    if "dead" in (mqtt.get("mqtt_thread"), mqtt.get("sender_thread")):
+        found.append("MQTT-verwerking gestopt: de dienst moet herstarten")
+    if mqtt.get("dead_letters"):
+        found.append(f"{mqtt['dead_letters']} onleesbaar bericht(en) ontvangen en terzijde gelegd")
     outbox = status.get("outbox") or {}
     if outbox.get("rejected"):
         found.append(f"{outbox['rejected']} bericht(en) geweigerd door de SEH")
@@ -206,6 +211,7 @@ def collect(service) -> dict[str, Any]:
         "checked_at": utc_now(),
         "devices": device_figures(_all_device_states(service), service.live.snapshot()),
         "broker": {"url": settings.broker_url, "connected": bool(service.broker_connected())},
+        "mqtt": service.sync_health(),  # threads alive, dead letters (refused messages) by reason
         "outbox": outbox_figures(service.store.query),
         "disk": disk_figures(settings.database),
         "database": database_figures(settings.database),

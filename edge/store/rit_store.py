@@ -18,6 +18,8 @@ import sqlite_utils
 
 from edge.store import audit, outbox, track_store, trend_store
 from edge.sync import feedback_inbox
+from edge.wire import dead_letter
+from edge.wire.dead_letter import DeadLetter
 from edge.store.audit import Actor
 from edge.wire.canonical import canonical_json
 from edge.wire.contract import new_id
@@ -128,12 +130,17 @@ def _m2_clinical_record(db: sqlite_utils.Database) -> None:
         _write_form(db, rit["rit_id"], form)
 
 
+def _m6_dead_letters(db: sqlite_utils.Database) -> None:
+    db.execute(dead_letter.TABLE_SQL)
+
+
 EDGE_MIGRATIONS = [
     Migration(1, "rits, entries, outbox streams", _m1_initial),
     Migration(2, "entry corrections, idempotency keys, access log", _m2_clinical_record),
     Migration(3, "SEH-terugkoppeling inbox", feedback_inbox.migrate_feedback_inbox),
     Migration(4, "rit track (GPS)", track_store.migrate_track),
     Migration(5, "monitor trend", trend_store.migrate_trend),
+    Migration(6, "dead letters (refused MQTT messages)", _m6_dead_letters),
 ]
 
 
@@ -402,6 +409,18 @@ class EdgeStore(Store):
             if not rows:
                 return None  # purged after the SEH read it: nothing left to resend
             return outbox.request_snapshot(db, rit_id, seh_id, json.loads(rows[0]["form_json"]))
+
+    def destination_of(self, msg_id: str) -> dict[str, Any] | None:
+        """The rit and SEH an outbox message was sent to (a receipt must come from that SEH)."""
+        rows = self.query("SELECT rit_id, seh_id FROM outbox WHERE msg_id = ?", [msg_id])
+        return rows[0] if rows else None
+
+    def dead_letter(self, letter: DeadLetter) -> None:
+        with self.write() as db:
+            db.execute(dead_letter.INSERT_SQL, letter.row())
+
+    def dead_letter_count(self) -> int:
+        return self.query("SELECT count(*) AS n FROM dead_letters")[0]["n"]
 
     def outbox_depth(self) -> int:
         return self.query("SELECT count(*) AS n FROM outbox WHERE state = 'saved'")[0]["n"]

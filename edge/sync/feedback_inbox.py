@@ -8,14 +8,22 @@ from typing import Any
 
 import sqlite_utils
 
+from edge.wire import safe_json
 from edge.wire.contract import utc_now
 
 FEEDBACK_SCHEMA = "ritlink.seh-terugkoppeling/1"
 FIELDS = ("diagnosis", "disposition", "remarks", "author", "at")
 
 
+MAX_ID, MAX_TEXT = 64, 4000
+
+
 class FeedbackError(ValueError):
-    pass
+    """Refused feedback; ``reason`` is safe to log and to send back (no content)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 def migrate_feedback_inbox(db: sqlite_utils.Database) -> None:
@@ -30,18 +38,30 @@ def migrate_feedback_inbox(db: sqlite_utils.Database) -> None:
     )
 
 
-def parse_feedback(payload: bytes, seh_id: str, vehicle_id: str) -> dict[str, Any]:
+def parse_feedback(payload: bytes, seh_id: str, vehicle_id: str,
+                   max_bytes: int = safe_json.DEFAULT_MAX_BYTES) -> dict[str, Any]:
     try:
-        body = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise FeedbackError("not JSON") from None
-    if not isinstance(body, dict) or body.get("schema") != FEEDBACK_SCHEMA:
+        body = safe_json.loads_object(payload, max_bytes=max_bytes)
+    except safe_json.PayloadError as exc:
+        raise FeedbackError(exc.reason) from None
+    if body.get("schema") != FEEDBACK_SCHEMA:
         raise FeedbackError("unknown schema")
     if body.get("seh_id") != seh_id or body.get("vehicle_id") != vehicle_id:
-        raise FeedbackError("feedback does not match its topic")
+        raise FeedbackError("topic: feedback does not match its topic")
     if not all(isinstance(body.get(k), str) for k in ("msg_id", "rit_id", *FIELDS)):
-        raise FeedbackError("missing fields")
+        raise FeedbackError("malformed: missing fields")
+    if len(body["msg_id"]) > MAX_ID or len(body["rit_id"]) > MAX_ID or any(len(body[k]) > MAX_TEXT for k in FIELDS):
+        raise FeedbackError("malformed: a field is too long")
     return body
+
+
+def feedback_msg_id(payload: bytes) -> str | None:
+    """The msg_id of refused feedback, when it can be read at all (to answer ``rejected``)."""
+    try:
+        msg_id = safe_json.loads_object(payload).get("msg_id")
+    except safe_json.PayloadError:
+        return None
+    return msg_id if isinstance(msg_id, str) and len(msg_id) <= MAX_ID else None
 
 
 def store_feedback(db: sqlite_utils.Database, body: dict[str, Any]) -> bool:

@@ -50,3 +50,12 @@ def publish_properties(response_topic: str | None = None, correlation: str | Non
     if correlation:
         props.CorrelationData = correlation.encode("utf-8")
     return props
+
+
+def loop_alive(client: mqtt.Client) -> bool:
+    """Whether the client's network thread (``loop_start``) still runs.
+
+    paho keeps no public handle on it; an exception escaping a callback ends it for good
+    while ``is_connected()`` may still say True, so health and the watchdog ask this."""
+    thread = getattr(client, "_thread", None)
+    return thread is not None and thread.is_alive()

@@ -5,6 +5,12 @@ convenience. Per stream only the oldest unacknowledged message is on the wire, s
 holds across reconnects and restarts; everything saved meanwhile folds into one pending
 patch (edge/store/outbox.py). A message published by an earlier process and never acknowledged
 is published again with the same msg_id: the SEH drops the duplicate.
+
+What comes back (receipts, SEH-terugkoppeling) is hostile until parsed within limits: each
+subscription has one guarded entry point, a refused message is kept as a dead letter and
+acknowledged, and no exception reaches paho's network thread (one that does ends it for good).
+A receipt counts only from the SEH its message was sent to. A receipt that arrives while the
+store is full is kept in memory and applied once there is room again.
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ import time
 import paho.mqtt.client as mqtt
 
 from edge.config import EdgeSettings
-from edge.wire.contract import (SCHEMA, Receipt, feedback_topic, live_topic, receipt_topic, receipt_topic_filter,
-                           rit_topic)
-from edge.sync.feedback_inbox import FeedbackError, parse_feedback
+from edge.store.db import is_disk_full
+from edge.wire.contract import (SCHEMA, ContractError, Receipt, feedback_topic, live_topic, parse_receipt,
+                                receipt_topic, receipt_topic_filter, rit_topic)
+from edge.sync.feedback_inbox import FeedbackError, feedback_msg_id, parse_feedback
 from edge.wire.contract import utc_now
-from edge.sync.mqtt_client import connect_async, make_client, publish_properties
+from edge.wire.dead_letter import DeadLetter, reason_code
+from edge.sync.mqtt_client import connect_async, loop_alive, make_client, publish_properties
 from edge.store.rit_store import EdgeStore
 
 log = logging.getLogger("ritlink.sync")
@@ -32,6 +40,9 @@ RESEND_AFTER_S = 15.0
 # can acknowledge and then lose a message (killed before its autosave), and the SEH cannot
 # ask for what it never heard of when no later message of the stream shows the gap.
 REDELIVER_AFTER_S = 10.0
+# Receipts kept in memory while the store is full; beyond this the oldest go (the SEH answers
+# a redelivered message again, so a lost "delivered" comes back by itself).
+MAX_PENDING_RECEIPTS = 10_000
 
 
 class MqttSync:
@@ -52,6 +63,9 @@ class MqttSync:
         self._early_acks: dict[int, int] = {}  # mid -> reason code, PUBACK before publish() returned
         self._on_wire: dict[str, float] = {}  # msg_id -> monotonic time handed to paho
         self._redelivered: dict[str, float] = {}  # msg_id -> monotonic time of the last redelivery
+        self._pending_receipts: dict[tuple[str, str, str], Receipt] = {}  # (seh, msg_id, type) -> receipt
+        self.refused: dict[str, int] = {}  # dead letters by reason code, since this process started
+        self.unstored_dead_letters = 0
         self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
 
     # -- lifecycle --------------------------------------------------------------------
@@ -96,32 +110,115 @@ class MqttSync:
         self._acknowledged(msg_id, reason_code.value)
 
     def _on_message(self, client, userdata, message) -> None:
-        if "/feedback/" in message.topic:
-            self._on_feedback(message)
-            return
+        """The one entry point of both subscriptions: returns normally whatever arrives."""
         try:
-            receipt = Receipt.model_validate_json(message.payload)
-        except ValueError:
-            log.warning("ignored malformed receipt on %s", message.topic)
+            if "/feedback/" in message.topic:
+                self._on_feedback(message)
+            else:
+                self._on_receipt(message.topic, message.payload)
+        except Exception as exc:  # the last guard: the exception type only, never content
+            kind = "feedback" if "/feedback/" in message.topic else "receipt"
+            log.error("handler failed on a %s message: %s", kind, type(exc).__name__)
+            self._dead_letter(message.topic, message.payload, f"internal: {type(exc).__name__}")
+
+    def _dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
+        """Keep a refused message's trace (topic, hash, size, reason); never raises."""
+        code = reason_code(reason)
+        self.refused[code] = self.refused.get(code, 0) + 1
+        try:
+            self.store.dead_letter(DeadLetter.of(topic, payload, reason))
+        except Exception as exc:
+            self.unstored_dead_letters += 1
+            log.error("dead letter not stored: %s", type(exc).__name__)
+
+    def _on_receipt(self, topic: str, payload: bytes) -> None:
+        seh_id = topic.rsplit("/", 1)[-1]
+        try:
+            receipt = parse_receipt(payload, self.settings.max_message_bytes)
+            sent = self.store.destination_of(receipt.msg_id) if receipt.msg_id else None
+            if sent is not None and (sent["seh_id"], sent["rit_id"]) != (seh_id, receipt.rit_id):
+                raise ContractError("receipt: message was sent to another SEH or rit")
+        except ContractError as exc:
+            log.warning("refused a receipt from %s: %s", seh_id, exc.reason)
+            self._dead_letter(topic, payload, exc.reason)
             return
-        seh_id = message.topic.rsplit("/", 1)[-1]
-        self.apply_receipt(seh_id, receipt)
+        if sent is None and receipt.type != "read":
+            # e.g. "rejected" for a message the SEH could not read, or a rit purged since.
+            log.info("receipt %s from %s for unknown msg %s", receipt.type, seh_id, receipt.msg_id or "?")
+            return
+        self._apply_or_keep(seh_id, receipt)
+
+    def _apply_or_keep(self, seh_id: str, receipt: Receipt) -> bool:
+        try:
+            self.apply_receipt(seh_id, receipt)
+            return True
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            key = (seh_id, receipt.msg_id, receipt.type)
+            if key not in self._pending_receipts:
+                log.warning("store full: receipt %s for msg %s kept until there is room", receipt.type,
+                            receipt.msg_id)
+            with self._lock:
+                self._pending_receipts[key] = receipt
+                while len(self._pending_receipts) > MAX_PENDING_RECEIPTS:
+                    self._pending_receipts.pop(next(iter(self._pending_receipts)))
+            return False
+
+    def _retry_receipts(self) -> None:
+        """Sender thread: apply receipts kept while the store was full, oldest first."""
+        with self._lock:
+            pending = list(self._pending_receipts.items())
+        for key, receipt in pending:
+            if not self._apply_or_keep(key[0], receipt):
+                return  # still full: try again on the next tick
+            with self._lock:
+                if self._pending_receipts.get(key) is receipt:
+                    del self._pending_receipts[key]
 
     def _on_feedback(self, message) -> None:
         """SEH-terugkoppeling: keep it once, then confirm it on the SEH's Response Topic."""
         seh_id = message.topic.rsplit("/", 1)[-1]
+        expected = f"ritlink/v1/seh/{seh_id}/from/{self.vehicle_id}/feedback-receipt"
         try:
-            body = parse_feedback(message.payload, seh_id, self.vehicle_id)
+            body = parse_feedback(message.payload, seh_id, self.vehicle_id, self.settings.max_message_bytes)
         except FeedbackError as exc:
-            log.warning("ignored feedback from %s: %s", seh_id, exc)
+            log.warning("refused feedback from %s: %s", seh_id, exc.reason)
+            self._dead_letter(message.topic, message.payload, exc.reason)
+            msg_id = feedback_msg_id(message.payload) or _correlation(message)
+            if msg_id:  # the SEH stops resending what this tablet will never accept
+                refusal = Receipt(msg_id=msg_id, rit_id="", seq=0, type="rejected", at=utc_now(),
+                                  reason=exc.reason[:200])
+                self.client.publish(expected, refusal.to_json(), qos=1)
             return
-        fresh = self.store.store_feedback(body)
+        try:
+            fresh = self.store.store_feedback(body)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            log.warning("store full: feedback %s not kept yet; the SEH sends it again", body["msg_id"])
+            return
         log.info("feedback %s for rit %s from %s%s", body["msg_id"], body["rit_id"], seh_id,
                  "" if fresh else " (again)")
         reply = getattr(message.properties, "ResponseTopic", None)
-        expected = f"ritlink/v1/seh/{seh_id}/from/{self.vehicle_id}/feedback-receipt"
         receipt = Receipt(msg_id=body["msg_id"], rit_id=body["rit_id"], seq=0, type="delivered", at=utc_now())
         self.client.publish(reply if reply == expected else expected, receipt.to_json(), qos=1)
+
+    # -- health -------------------------------------------------------------------------
+    def alive(self) -> bool:
+        """paho's network thread and the sender thread both run (health and the watchdog)."""
+        return loop_alive(self.client) and self._thread.is_alive()
+
+    def health(self) -> dict:
+        try:
+            stored = self.store.dead_letter_count()
+        except Exception:
+            stored = 0
+        return {"mqtt_thread": "alive" if loop_alive(self.client) else "dead",
+                "sender_thread": "alive" if self._thread.is_alive() else "dead",
+                "dead_letters": stored + self.unstored_dead_letters,
+                "pending_receipts": len(self._pending_receipts),
+                "refused_by_reason": dict(self.refused)}
 
     def publish_live(self, seh_id: str, payload: dict) -> bool:
         """Latest vitals and position for the SEH's board: QoS 0, never queued, never stored
@@ -159,9 +256,11 @@ class MqttSync:
         while not self._stop.is_set():
             self._wake.wait(0.5)
             self._wake.clear()
-            if not self.connected.is_set():
-                continue
             try:
+                if self._pending_receipts:
+                    self._retry_receipts()
+                if not self.connected.is_set():
+                    continue
                 self._send_ready()
             except Exception:  # keep the sender alive whatever one message does
                 log.exception("outbox sender error")
@@ -219,3 +318,12 @@ class MqttSync:
         if early is not None:
             self._acknowledged(row["msg_id"], early)
         log.debug("published msg %s seq %d to %s", row["msg_id"], row["seq"], row["seh_id"])
+
+
+def _correlation(message) -> str | None:
+    data = getattr(getattr(message, "properties", None), "CorrelationData", None)
+    try:
+        text = bytes(data).decode("utf-8") if data else None
+    except UnicodeDecodeError:
+        return None
+    return text if text and len(text) <= 64 else None

@@ -12,6 +12,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from edge.form.shape import form_problem, patch_problem
+from edge.wire import safe_json
+from edge.wire.safe_json import INT_MAX, PayloadError
+
 SCHEMA = "ritlink.ritformulier/1"
 TOPIC_ROOT = "ritlink/v1"
 
@@ -63,7 +67,7 @@ class Envelope(BaseModel):
     rit_id: uuid.UUID
     vehicle_id: str = Field(min_length=1, max_length=64)
     seh_id: str = Field(min_length=1, max_length=64)
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=INT_MAX)
     kind: Literal["snapshot", "patch"]
     status: Status
     body: dict[str, Any]
@@ -78,12 +82,12 @@ class Envelope(BaseModel):
 class Receipt(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    msg_id: str
-    rit_id: str
-    seq: int
+    msg_id: str = Field(max_length=64)
+    rit_id: str = Field(max_length=64)
+    seq: int = Field(ge=0, le=INT_MAX)
     type: ReceiptType
-    at: str
-    reason: str | None = None
+    at: str = Field(max_length=64)
+    reason: str | None = Field(default=None, max_length=500)
 
     def to_json(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode("utf-8")
@@ -97,17 +101,62 @@ class ContractError(ValueError):
         self.reason = reason
 
 
-def parse_envelope(payload: bytes) -> Envelope:
-    try:
-        data = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ContractError("malformed: not UTF-8 JSON") from None
-    if not isinstance(data, dict):
-        raise ContractError("malformed: not a JSON object")
+def parse_envelope(payload: bytes, max_bytes: int = safe_json.DEFAULT_MAX_BYTES) -> Envelope:
+    """The envelope of a form message, within the limits of edge/wire/safe_json and with a body
+    of the form's shape (edge/form/shape); otherwise ContractError with a loggable reason."""
+    data = _json_object(payload, max_bytes)
     if data.get("schema") != SCHEMA:
         raise ContractError("unknown schema")
     try:
-        return Envelope.model_validate(data)
+        env = Envelope.model_validate(data)
     except ValidationError as exc:
-        fields = sorted({".".join(str(p) for p in err["loc"]) for err in exc.errors()})
-        raise ContractError("malformed: invalid field(s) " + ", ".join(fields)) from None
+        raise ContractError("malformed: invalid field(s) " + _fields(exc)) from None
+    problem = form_problem(env.body) if env.kind == "snapshot" else patch_problem(env.body)
+    if problem is None and env.kind == "snapshot" and (
+            env.body["rit_id"], env.body["vehicle_id"]) != (str(env.rit_id), env.vehicle_id):
+        problem = "form belongs to another rit or vehicle"
+    if problem is not None:
+        raise ContractError(f"form: {problem}")
+    return env
+
+
+def parse_receipt(payload: bytes, max_bytes: int = safe_json.DEFAULT_MAX_BYTES) -> Receipt:
+    data = _json_object(payload, max_bytes)
+    try:
+        return Receipt.model_validate(data)
+    except ValidationError as exc:
+        raise ContractError("malformed: invalid field(s) " + _fields(exc)) from None
+
+
+def live_problem(data: dict[str, Any], vehicle_id: str) -> str | None:
+    """What is wrong with a live message for the board (None: it may be shown)."""
+    if data.get("vehicle_id", vehicle_id) != vehicle_id:
+        return "vehicle_id does not match the topic"
+    vitals = data.get("vitals", [])
+    if not isinstance(vitals, list) or len(vitals) > 64:
+        return "vitals is not a list"
+    for vital in vitals:
+        if not isinstance(vital, dict):
+            return "a vital is not an object"
+        if not isinstance(vital.get("label", ""), str) or not isinstance(vital.get("unit", ""), str):
+            return "a vital's label or unit is not text"
+        value = vital.get("value")
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+            return "a vital's value is not a number"
+    for key in ("position", "gps"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return f"{key} is not an object"
+    return None
+
+
+def _json_object(payload: bytes, max_bytes: int) -> dict[str, Any]:
+    try:
+        return safe_json.loads_object(payload, max_bytes=max_bytes)
+    except PayloadError as exc:
+        raise ContractError(exc.reason) from None
+
+
+def _fields(exc: ValidationError) -> str:
+    """The names of the refused fields, short: an unknown key may be as long as the payload."""
+    names = sorted({".".join(str(p) for p in err["loc"])[:40] for err in exc.errors()})
+    return ", ".join(names)[:160]

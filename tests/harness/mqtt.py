@@ -8,6 +8,7 @@ import threading
 
 import paho.mqtt.client as mqtt
 
+from edge.form.model import new_form
 from edge.wire.canonical import form_sha256
 from edge.wire.contract import SCHEMA, new_id, receipt_topic, rit_topic
 from edge.wire.contract import utc_now
@@ -48,6 +49,12 @@ class TestClient:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def form_of(rit_id: str, vehicle_id: str = "ambu-99", **changes) -> dict:
+    """A well-shaped ritformulier (edge/form/shape) for a hand-made message, with ``changes``."""
+    form = new_form({"rit_id": rit_id, "vehicle_id": vehicle_id, "created_at": "2026-01-01T08:00:00.000Z"})
+    return {**form, "status": "vooraankondiging", **changes}
 
 
 def envelope(rit_id: str, seq: int, body: dict, kind: str = "snapshot", status: str = "vooraankondiging",
