@@ -49,12 +49,23 @@ def _at(form: Any, path: tuple[str, ...]) -> Any:
     return node
 
 
+def _check_section(section: Any) -> None:
+    """A section is a mapping of entries, each a mapping with its integer place in the log;
+    anything else is said to be unreadable rather than quietly left out."""
+    if section is None:
+        return
+    if not isinstance(section, dict) or any(not isinstance(e, dict) or type(e.get("position")) is not int
+                                            for e in section.values()):
+        raise ValueError("section of the wrong shape")
+
+
 def form_sections(env: Any, form: Any, rit_id: str, seen_position: int | None) -> list[Markup]:
     """Each section of a form rendered on its own; a section that fails shows UNREADABLE."""
     section_tpl = env.get_template("_form_section.html")
     out = []
     for title, path, kind in SECTIONS:
         try:
+            _check_section(_at(form, path))
             out.append(Markup(section_tpl.render(title=title, section=_at(form, path), kind=kind, rit_id=rit_id,
                                                  seen_position=seen_position)))
         except Exception as exc:

@@ -84,7 +84,7 @@ def test_typing_survives_a_tab_switch_and_a_reload_and_is_cleared_by_the_save(ch
     expect(page.locator(NOTE)).to_have_value("half ingevuld")
     page.locator("form[data-form=A] select[name=status]").select_option("vrij")
     wait_for_answer(page, lambda: page.locator("form[data-form=A] button").click())
-    expect(page.locator(".bericht")).to_have_text("Opgeslagen")
+    expect(page.locator(".bericht")).to_have_text("Opgeslagen: A — Luchtweg")
     expect(page.locator(NOTE)).to_have_value("")  # saved: the draft is gone ...
     expect(page.locator("form[data-form=B] input[value=dyspnoe]")).to_be_checked()  # ... the other form's stays
     page.reload()

@@ -19,8 +19,17 @@ from tests.harness.waiting import wait_until
 STEMI_TAP_BUDGET = 45
 
 
-def saved(page: Page) -> None:
-    expect(page.locator(".bericht:has-text('Opgeslagen')")).to_be_visible(timeout=5000)
+def save(taps: Taps, target) -> None:
+    """Tap a save button and wait for its own answer (not the "Opgeslagen" of the save before)."""
+    page = taps.page
+    locator = page.locator(target) if isinstance(target, str) else target
+    locator.wait_for(state="visible")  # the page that holds the button is the one on screen
+    page.evaluate("document.querySelector('main').dataset.probe = 'voor'")
+    taps.click(locator)
+    page.wait_for_function("() => document.querySelector('main') && !document.querySelector('main[data-probe]')",
+                           timeout=10_000)
+    if not page.locator(".bericht:has-text('Opgeslagen')").count():
+        raise AssertionError(f"not saved: {page.locator('#meldingen').inner_text()!r} at {page.url}")
 
 
 def tab(taps: Taps, name: str) -> None:
@@ -36,12 +45,10 @@ def announce_and_hand_over(taps: Taps) -> None:
     page = taps.page
     tab(taps, "Overdracht")
     taps.click("a:has-text('Vooraankondigen')")
-    taps.click("button:has-text('Ja, vooraankondigen')")
-    saved(page)
+    save(taps, "button:has-text('Ja, vooraankondigen')")
     taps.click("main a:has-text('Overdracht')")
     expect(page.locator("input[name=onvolledig]")).to_have_count(0)  # complete: nothing to tick away
-    taps.click("button:has-text('Ja, overdracht versturen')")
-    saved(page)
+    save(taps, "button:has-text('Ja, overdracht versturen')")
 
 
 def scan_pages(page: Page, urls: list[str]) -> dict[str, list[str]]:
@@ -85,18 +92,15 @@ def test_stemi_run_complete_within_the_tap_budget(chromium, broker, monitor, edg
     page.wait_for_url("**/rits/**")
     rit_id = page.url.split("/rits/")[1].split("?")[0]
     for button in ("A: vrij", "B: normale ademhaling", "C: geen bijzonderheden", "D: alert", "E: geen afwijkingen"):
-        taps.click(f"button:has-text('{button}')")
-        saved(page)
+        save(taps, f"button:has-text('{button}')")
 
     tab(taps, "Vitale waarden")
     expect(page.locator(".tegel[data-code]").first).to_be_visible(timeout=5000)
-    taps.click("#overnemen")
-    saved(page)
+    save(taps, "#overnemen")
     vitals = form(page, "vitaal")
     taps.fill(vitals.locator("input[name=bp_systolic]"), "150")
     taps.fill(vitals.locator("input[name=bp_diastolic]"), "95")
-    taps.click(vitals.locator("button"))
-    saved(page)
+    save(taps, vitals.locator("button"))
     ecg = form(page, "ecg")
     taps.select(ecg.locator("select[name=rhythm]"), "sinus")
     taps.fill(ecg.locator("input[name=rate]"), "88")
@@ -104,37 +108,29 @@ def test_stemi_run_complete_within_the_tap_budget(chromium, broker, monitor, edg
         taps.check(ecg.locator(f"input[name=st_elevation_leads][value={lead}]"))
     taps.select(ecg.locator("select[name=stemi]"), "ja")
     taps.select(ecg.locator("select[name=transmitted]"), "ja")
-    taps.click(ecg.locator("button"))
-    saved(page)
+    save(taps, ecg.locator("button"))
 
     tab(taps, "Medicatie")
-    taps.click("button:has-text('acetylsalicylzuur')")
-    saved(page)
-    taps.click("button:has-text('nitroglycerine')")
-    saved(page)
+    save(taps, "button:has-text('acetylsalicylzuur')")
+    save(taps, "button:has-text('nitroglycerine')")
     medication = form(page, "medicatie")
     taps.select(medication.locator("select[name=drug]"), "heparine")  # fills its standard dose, unit and route
     expect(medication.locator("input[name=dose]")).to_have_value("5000")
-    taps.click(medication.locator("button"))
-    saved(page)
+    save(taps, medication.locator("button"))
 
     tab(taps, "Patiënt & melding")
     patient = form(page, "patient")
     taps.select(patient.locator("select[name=sex]"), "M")
     taps.fill(patient.locator("input[name=estimated_age_years]"), "64")
-    taps.click(patient.locator("button"))
-    saved(page)
-    taps.click("button:has-text('Geen behandelgrenzen')")
-    saved(page)
+    save(taps, patient.locator("button"))
+    save(taps, "button:has-text('Geen behandelgrenzen')")
 
     tab(taps, "Secundair & SAMPLE")
-    taps.click("button:has-text('Geen bekende allergieën')")
-    saved(page)
+    save(taps, "button:has-text('Geen bekende allergieën')")
 
     tab(taps, "Werkdiagnose")
     taps.fill(form(page, "diagnosis").locator("input[name=text]"), "STEMI inferior")
-    taps.click(form(page, "diagnosis").locator("button"))
-    saved(page)
+    save(taps, form(page, "diagnosis").locator("button"))
 
     announce_and_hand_over(taps)
     print(f"STEMI run: {taps.count} taps (budget {STEMI_TAP_BUDGET})")
@@ -173,80 +169,66 @@ def test_trauma_run_unidentified_then_identified(chromium, broker, edge_process,
     page.wait_for_url("**/rits/**")
     rit_id = page.url.split("/rits/")[1].split("?")[0]
 
-    taps.click("button:has-text('A: vrij')")
-    saved(page)
+    save(taps, "button:has-text('A: vrij')")
     breathing = form(page, "B")
     taps.check(breathing.locator("input[value=tachypneu]"))
     taps.select(breathing.locator("select[name=oxygen_device]"), "non_rebreathing")
     taps.fill(breathing.locator("input[name=oxygen_flow_l_min]"), "15")
-    taps.click(breathing.locator("button"))
-    saved(page)
+    save(taps, breathing.locator("button"))
     circulation = form(page, "C")
     taps.check(circulation.locator("input[name=skin][value=bleek]"))
     taps.fill(circulation.locator("input[name=capillary_refill_s]"), "4")
     taps.select(circulation.locator("select[name=bleeding]"), "gecontroleerd")
-    taps.click(circulation.locator("button"))
-    saved(page)
+    save(taps, circulation.locator("button"))
     gcs = form(page, "gcs")
     taps.select(gcs.locator("select[name=eye]"), "3")
     taps.select(gcs.locator("select[name=motor]"), "5")
     taps.select(gcs.locator("select[name=verbal]"), "2")
-    taps.click(gcs.locator("button"))
-    saved(page)
+    save(taps, gcs.locator("button"))
     pain = form(page, "pain")
     taps.select(pain.locator("select[name=nrs]"), "8")
     taps.fill(pain.locator("input[name=text]"), "linkerbeen")
-    taps.click(pain.locator("button"))
-    saved(page)
+    save(taps, pain.locator("button"))
 
     tab(taps, "Trauma & intox")
     taps.select(form(page, "trauma_mechanism").locator("select"), "verkeer_motor")
-    taps.click(form(page, "trauma_mechanism").locator("button"))
-    saved(page)
+    save(taps, form(page, "trauma_mechanism").locator("button"))
     injury = form(page, "letsel")
     taps.select(injury.locator("select[name='injuries.region']"), "been_links")
     taps.check(injury.locator("input[value=open_fractuur]"))
-    taps.click(injury.locator("button"))
-    saved(page)
+    save(taps, injury.locator("button"))
 
     tab(taps, "Vitale waarden")
     vitals = form(page, "vitaal")
     for name, value in (("heart_rate", "128"), ("bp_systolic", "75"), ("bp_diastolic", "40"), ("resp_rate", "28"),
                         ("spo2", "94")):
         taps.fill(vitals.locator(f"input[name={name}]"), value)
-    taps.click(vitals.locator("button"))
-    saved(page)
+    save(taps, vitals.locator("button"))
 
     tab(taps, "Medicatie")
-    taps.click("button:has-text('fentanyl')")
-    saved(page)
+    save(taps, "button:has-text('fentanyl')")
     tab(taps, "Verrichtingen")
     procedure = form(page, "procedure")
     taps.select(procedure.locator("select[name=procedure]"), "bekkenband")
     taps.select(procedure.locator("select[name=result]"), "gelukt")
-    taps.click(procedure.locator("button"))
-    saved(page)
+    save(taps, procedure.locator("button"))
 
     tab(taps, "Patiënt & melding")  # identified on the way: a correction of the unidentified start
     patient = form(page, "patient")
     expect(patient.locator("button")).to_have_text("Correctie opslaan")
     taps.fill(patient.locator("input[name=name]"), "K. Visser")
     taps.fill(patient.locator("input[name=reason]"), "geïdentificeerd via rijbewijs")
-    taps.click(patient.locator("button"))
-    saved(page)
+    save(taps, patient.locator("button"))
     limits = form(page, "treatment_limits")
     taps.check(limits.locator("input[name=status][value=bekend]"))
     taps.check(limits.locator("input[name=limits][value=niet_reanimeren]"))
     taps.select(limits.locator("select[name=origin]"), "penning")
-    taps.click(limits.locator("button"))
-    saved(page)
+    save(taps, limits.locator("button"))
     tab(taps, "Secundair & SAMPLE")
-    taps.click("button:has-text('Geen bekende allergieën')")
-    saved(page)
+    save(taps, "button:has-text('Geen bekende allergieën')")
     tab(taps, "Werkdiagnose")
     taps.fill(form(page, "diagnosis").locator("input[name=text]"), "polytrauma, open fractuur linkerbeen")
-    taps.click(form(page, "diagnosis").locator("button"))
-    saved(page)
+    save(taps, form(page, "diagnosis").locator("button"))
 
     announce_and_hand_over(taps)
     print(f"trauma run: {taps.count} taps")

@@ -132,7 +132,7 @@ def pages_router(service: EdgeService) -> APIRouter:
         except StoreFullError:  # said loudly on the page; nothing stored is lost
             return rit_page(request, crew, rit_id, tab, {"form": form_id, "message": STORE_FULL, "fields": {},
                                                          "unusual": False}, status=507)
-        return back(rit_id, tab, "Opgeslagen")
+        return back(rit_id, tab, saved_note(form_id))
 
     def nagekomen(fields: dict[str, Any]) -> bool:
         return bool(fields.get("nagekomen"))
@@ -366,6 +366,19 @@ def pages_router(service: EdgeService) -> APIRouter:
                                                                  idempotency=key))
 
     return router
+
+
+# What a save outside web/entry_forms.py saved, for the "Opgeslagen: …" note.
+SAVED_WHAT = {"vitaal": "vitale waarden", "overnemen": "monitorwaarden", "medicatie": "medicatie",
+              "bestemming": "nieuwe bestemming"}
+
+
+def saved_note(form_id: str) -> str:
+    """"Opgeslagen: <what>": the crew sees which save this is, not only that one happened."""
+    form = FORMS_BY_ID.get(form_id)
+    what = form.title if form else SAVED_WHAT.get(form_id) or (
+        words.TIME_WORDS.get(form_id.removeprefix("tijd-"), "") if form_id.startswith("tijd-") else "")
+    return f"Opgeslagen: {what}" if what else "Opgeslagen"
 
 
 def _theme(request: Request) -> str:
