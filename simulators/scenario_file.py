@@ -145,6 +145,12 @@ class Tablet(_Strict):
     read_timeout_s: float = Field(default=120, gt=0)
 
 
+class Location(_Strict):
+    address: str | None = None
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
 class _Crew(Timed):
     rit: str = Field(default="rit", description="which rit of the scenario (a label of your choice)")
 
@@ -154,6 +160,8 @@ class StartRit(_Crew):
     urgency: Literal["A1", "A2", "B"] = "A1"
     seh: str = "seh-umcu"
     reason: str | None = None
+    location: Location | None = Field(default=None, description="the incident (dispatch's address): lets the GPS "
+                                                                  "propose ter plaatse")
 
 
 class AcceptVitals(_Crew):

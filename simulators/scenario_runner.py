@@ -165,7 +165,8 @@ class ScenarioRun:
             if health.get("broker") == "connected" and all(devices.get(d) == "connected" for d in wanted):
                 return
             self.stop.wait(0.2)
-        raise StackError("the tablet did not connect to the broker (and its monitor) in time")
+        if not self.stop.is_set():
+            raise StackError("the tablet did not connect to the broker (and its monitor) in time")
 
     # -- actions -----------------------------------------------------------------------------
     def _rit(self, label: str) -> str:
@@ -178,6 +179,10 @@ class ScenarioRun:
         if a.action == "start_rit":
             self.rit_ids[a.rit] = tablet.start_rit(a.seh, a.urgency, a.reason)
             self.rit_seh[a.rit] = a.seh
+            if a.location is not None:  # the address from dispatch, as the crew types it into the melding
+                tablet.post(f"/rits/{self.rit_ids[a.rit]}/entries",
+                            {"kind": "melding", "data": {"location": a.location.model_dump(exclude_none=True)}},
+                            "meldingsadres")
             return f"bemanning: nieuwe rit '{a.rit}' ({a.urgency}, {a.seh}) {self.rit_ids[a.rit][:8]}"
         rit_id = self._rit(a.rit)
         path = f"/rits/{rit_id}"
