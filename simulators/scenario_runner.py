@@ -303,6 +303,8 @@ class ScenarioRun:
         try:
             self.out(f"scenario '{self.scenario.scenario.name}', snelheid {self.clock.speed:g}x: stack starten ...")
             self.stack.start()
+            self.out(f"tablet {self.stack.edge_url}  SEH {self.stack.seh_url}"
+                     + (f"  data {self.stack.data_dir}" if self.stack.data_dir else ""))
             self.tablet = Tablet(self.stack.edge_url)
             self.tablet.sign_in()
             self.desk = SehDesk(self.stack.seh_url)
