@@ -69,6 +69,12 @@ class Faults:
         now = self.clock.now()
         return any(f.fault == kind and f.at <= now < f.at + f.for_s for f in self.faults)
 
+    def real_s_to_next_change(self) -> float:
+        """Real seconds until a fault starts or ends (inf: none left), so players act on time."""
+        now = self.clock.now()
+        edges = [edge for f in self.faults for edge in (f.at, f.at + f.for_s) if edge > now]
+        return self.clock.real_s(min(edges) - now) if edges else float("inf")
+
 
 def course_from_keyframes(keyframes: list) -> Scenario:
     """Keyframes -> the monitor course format of simulators/scenario.py (interpolated)."""
@@ -124,7 +130,7 @@ class MonitorPlayer:
                     self.transport.send_garbage(garbage_between_frames(self._rng, self.protocol))
                 if self.transport.send(encode(sample, state)):
                     self.frames += 1
-            stop.wait(MONITOR_FRAME_S)
+            stop.wait(min(MONITOR_FRAME_S, self.faults.real_s_to_next_change() + 0.001))
 
 
 def load_vehicle_route(vehicle, base: Path) -> Route:
