@@ -148,7 +148,14 @@ class ScenarioRun:
             self._thread(player.run, "scenario-gps")
 
     def _thread(self, target, name: str) -> None:
-        thread = threading.Thread(target=target, args=(self.stop,), name=name, daemon=True)
+        def guarded(stop: threading.Event) -> None:
+            try:
+                target(stop)
+            except Exception as exc:  # a dead simulator makes the whole run meaningless: say so
+                log.exception("%s stopped", name)
+                self.report.failed_action(self.clock.now(), name, f"{type(exc).__name__}: {exc}")
+
+        thread = threading.Thread(target=guarded, args=(self.stop,), name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
 
