@@ -343,7 +343,8 @@ class ScenarioRun:
 
     def _loop(self) -> None:
         previous: Snapshot | None = None
-        end = self.scenario.scenario.duration_s
+        # The timeline ends at duration_s, but an expectation may be given longer to come true.
+        end = max([self.scenario.scenario.duration_s, *(v.deadline for v in self.verdicts)])
         while not self.stop.is_set():
             self._do_due()
             snap = self.snapshot()
@@ -360,5 +361,5 @@ class ScenarioRun:
             next_event = self.events[0].at if self.events else end
             wait = min(POLL_S, max(0.0, self.clock.real_s(next_event - self.clock.now())))
             self.stop.wait(wait)
-        if self.stop.is_set() and self.clock.now() < end and not self._settled():
+        if self.stop.is_set() and (previous is None or previous.t < end) and not self._settled():
             self.report.aborted("onderbroken (Ctrl-C)")
