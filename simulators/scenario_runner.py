@@ -277,6 +277,8 @@ class ScenarioRun:
                 snap.proposals[label] = self._get(lambda: self.tablet.get(f"/api/v1/rits/{rit_id}/proposals"), [])
         if "position" in open_needs:
             snap.position = self._get(lambda: self.tablet.get("/api/v1/position"))
+        # Stamped when complete: what it shows was true by then (never earlier than a cause).
+        snap.t = self.clock.now()
         return snap
 
     def _seh_reads(self, snap: Snapshot) -> None:

@@ -13,7 +13,7 @@ from simulators import scenario_file
 from tests.harness.procs import run_ritlink
 
 # Scenario seconds per real second in the suite; a new scenario runs at DEFAULT_FAST_SPEED.
-FAST_SPEED = {"stemi_tunnel": 25, "polytrauma_cable": 25, "cancelled_a1": 20, "seh_never_reads": 20,
+FAST_SPEED = {"stemi_tunnel": 30, "polytrauma_cable": 30, "cancelled_a1": 20, "seh_never_reads": 20,
               "resuscitation_rosc": 30, "rural_outage": 60}
 DEFAULT_FAST_SPEED = 30
 MAX_REAL_S = 60
