@@ -23,6 +23,7 @@ EXIT_USAGE = 2
 # ``sub`` holds top-level commands and ``sim_sub`` the ``ritlink sim ...`` simulators.
 COMMAND_MODULES = [
     "ritlink.monitor", "ritlink.gps", "ritlink.ops", "ritlink.status", "ritlink.link", "ritlink.certs",
+    "ritlink.scenario",
 ]
 
 
