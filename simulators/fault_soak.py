@@ -41,6 +41,7 @@ class SoakResult:
     entries_at_edge: int = 0
     entries: EntryCheck = field(default_factory=EntryCheck)
     all_delivered: bool = False
+    message_states: Counter = field(default_factory=Counter)  # the tablet's outbox at the end
     hashes_equal: bool = False
     kills: Counter = field(default_factory=Counter)
     cuts: int = 0
@@ -222,5 +223,6 @@ class Soak:
         seh = seh_response.json() if seh_response.status_code == 200 else {"form_sha256": ""}
         self.result.entries_at_edge = len(edge["form"]["vitals"])
         self.result.hashes_equal = seh["form_sha256"] == edge["form_sha256"]
+        self.result.message_states = Counter(m["state"] for m in edge["messages"])
         self.result.all_delivered = all(m["state"] in ("delivered", "read") for m in edge["messages"])
         self.result.recheck(self.work / "seh.db")
