@@ -1,16 +1,20 @@
 # The two commands: `make demo` and `make test`. Both set up everything on a fresh Debian machine.
+# `make bench` runs every benchmark at full size and writes bench/results.md (docs/testing.md).
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test system-packages venv clean
+.PHONY: demo test bench system-packages venv clean
 
 demo: venv system-packages
 	$(VENV)/bin/ritlink demo
 
 test: venv system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: venv system-packages
+	$(PY) bench/run_all.py --out bench/results.md
 
 venv: $(STAMP)
 

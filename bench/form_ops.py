@@ -1,23 +1,28 @@
 """Benchmark: "add one entry -> form and hash updated" on a rit that already has 500 entries.
 
 Prints p50/p99 in milliseconds for the full service path (validation, SQLite commit with
-synchronous=FULL, outbox, access log) in three stream situations, the pure part
-(apply the entry + canonical JSON + SHA-256), and the size of a typical delta (the merge
-patch for one new vital sign) against the full form.
+synchronous=FULL, outbox, access log) in three stream situations beside a raw SQLite commit
+of one row in the same folder (same pragmas), the pure part (apply the entry + canonical JSON
++ SHA-256) beside plain ``json.dumps(sort_keys=True)`` + SHA-256 of the whole form, and the
+size of a typical delta (the merge patch for one new vital sign) against the full form.
 
-    /work/main/.venv/bin/python bench/form_ops.py [--entries 500] [--samples 200]
+    .venv/bin/python bench/form_ops.py [--entries 500] [--samples 200] [--smoke] [--results FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import sqlite3
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import _report  # noqa: E402
 
 from edge.store import outbox  # noqa: E402
 from edge.store.audit import Actor  # noqa: E402
@@ -31,6 +36,9 @@ from edge.service import EdgeService  # noqa: E402
 from edge.store.rit_store import EdgeStore  # noqa: E402
 
 CREW = Actor("bench", "ambulancezorgverlener", "127.0.0.1")
+BENCH = "form_ops"
+RAW_COMMIT = "raw SQLite: one-row INSERT + COMMIT (WAL, synchronous=FULL)"
+RAW_JSON = "raw json.dumps(sort_keys) + SHA-256 of the whole form"
 
 
 def percentile(samples: list[float], p: float) -> float:
@@ -68,11 +76,41 @@ def report(label: str, durations: list[float]) -> None:
     print(f"{label:58s} p50 {percentile(durations, 50):6.2f} ms   p99 {percentile(durations, 99):6.2f} ms")
 
 
+def raw_commits(folder: Path, samples: int) -> list[float]:
+    """The floor under every save: one small row committed durably, nothing else."""
+    conn = sqlite3.connect(folder / "raw.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+    durations = []
+    for i in range(samples):
+        started = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t (body) VALUES (?)", ["x" * 300 + str(i)])
+        conn.execute("COMMIT")
+        durations.append((time.perf_counter() - started) * 1000)
+    conn.close()
+    return durations
+
+
+def raw_json_hashes(form: dict, samples: int) -> list[float]:
+    durations = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        hashlib.sha256(json.dumps(form, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+        durations.append((time.perf_counter() - started) * 1000)
+    return durations
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=500)
     parser.add_argument("--samples", type=int, default=200)
+    _report.add_common_args(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.entries, args.samples = 50, 20
+    rows: list[_report.Row] = []
     # Measure the outbox's share separately (it recomputes the hash and re-reads the stream base).
     outbox_ms: list[float] = []
     form_changed = outbox.form_changed
@@ -104,12 +142,19 @@ def main() -> int:
               f"({100 * len(delta) / len(full):.2f} %)")
         print(f"  {json.dumps(json.loads(delta))[:160]}...")
         print(f"timings over {args.samples} adds each (the rit grows by that many entries meanwhile):")
-        report("add one vital, concept (no stream)", time_adds(service, rit_id, args.samples))
+        raw = raw_commits(Path(tmp), args.samples)
+        report("raw SQLite one-row commit (baseline)", raw)
+        concept = time_adds(service, rit_id, args.samples)
+        report("add one vital, concept (no stream)", concept)
+        rows.append(_report.latency(BENCH, f"add one vital to {args.entries} entries, concept", concept, RAW_COMMIT, raw))
 
         rit_id = service.create_rit("seh-umcu", "A1", actor=CREW)["rit_id"]
         fill(service, rit_id, args.entries)
         service.announce(rit_id, actor=CREW)
-        report("add one vital, announced, offline (snapshot pending)", time_adds(service, rit_id, args.samples))
+        pending = time_adds(service, rit_id, args.samples)
+        report("add one vital, announced, offline (snapshot pending)", pending)
+        rows.append(_report.latency(BENCH, f"add one vital to {args.entries} entries, announced, offline", pending,
+                                    RAW_COMMIT, raw))
 
         rit_id = service.create_rit("seh-umcu", "A1", actor=CREW)["rit_id"]
         fill(service, rit_id, args.entries)
@@ -123,6 +168,8 @@ def main() -> int:
             service.add_vitals(rit_id, {"heart_rate": 70 + i % 30}, actor=CREW)
             online.append((time.perf_counter() - started) * 1000)
         report("add one vital, announced, online (patch on sent base)", online)
+        rows.append(_report.latency(BENCH, f"add one vital to {args.entries} entries, announced, online", online,
+                                    RAW_COMMIT, raw))
 
         entries = store.entries(rit_id)
         header = {k: store.rit(rit_id)[k] for k in ("rit_id", "vehicle_id", "created_at")}
@@ -138,10 +185,14 @@ def main() -> int:
             canonical.sha256(form)
             pure.append((time.perf_counter() - started) * 1000)
         report("pure: apply entry + canonical JSON + SHA-256", pure)
+        rows.append(_report.latency(BENCH, "pure: apply entry + canonical JSON + SHA-256", pure, RAW_JSON,
+                                    raw_json_hashes(form, args.samples)))
 
         print(f"outbox.form_changed (not part of the form code) took p50 {percentile(outbox_ms, 50):.2f} ms, "
               f"p99 {percentile(outbox_ms, 99):.2f} ms of the announced adds")
         store.close()
+    rows.append(_report.single(BENCH, "typical delta (one vital sign)", len(delta), "B", "the full form", len(full)))
+    _report.emit(rows, args.results)
     return 0
 
 

@@ -2,12 +2,15 @@
 
 Feeds a stream of poll results (every numeric the driver knows, as the simulator sends them)
 through the full client path (deframe, FCS, decode, observations) and reports frames/s and
-the CPU share that a line full of such frames would cost. Run: ``python bench/intellivue_ingest.py``.
+the CPU share that a line full of such frames would cost, beside a raw reader that only
+buffers the same bytes in the same reads and cuts them at the frame's end flag (same run).
+Run: ``python bench/intellivue_ingest.py [--seconds 2] [--smoke] [--results FILE]``.
 ``bench_intellivue()`` returns the figures for bench/monitor_ingest.py.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from datetime import datetime
@@ -15,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
+from bench import _report as report  # noqa: E402
 from devices import intellivue_messages as msg  # noqa: E402
 from devices.intellivue import IntelliVueSession  # noqa: E402
 from devices.intellivue_frame import encode_frame  # noqa: E402
@@ -22,6 +26,8 @@ from simulators.intellivue import (association_response, mds_create_event, numer
                                    poll_result, stable_patient)
 
 LINE_BYTES_PER_S = 115200 / 10  # 8N1: start bit, 8 data bits, stop bit
+CHUNK = 4096  # what one serial read returns at most under load
+BENCH = "intellivue_ingest"
 
 
 def _poll_result_stream(count: int = 200) -> tuple[bytes, int]:
@@ -37,7 +43,7 @@ def bench_intellivue(seconds: float = 2.0) -> dict[str, float]:
     session.start(0.0)
     session.feed(encode_frame(association_response()) + encode_frame(mds_create_event(1, 0, datetime.now())), 0.0)
     assert session.associated
-    chunk = 4096  # what one serial read returns at most under load
+    chunk = CHUNK
     frames = observations = 0
     started = time.process_time()
     while time.process_time() - started < seconds:
@@ -54,15 +60,24 @@ def bench_intellivue(seconds: float = 2.0) -> dict[str, float]:
         "line_frames_per_s": LINE_BYTES_PER_S / (len(stream) / frames_in_stream),
         "cpu_share_at_line_rate": cpu_share,
         "margin": 1 / cpu_share,
+        "raw_cpu_ms": report.raw_scan_cpu_ms(stream, chunk, LINE_BYTES_PER_S, seconds, delimiter=b"\xc1"),
     }
 
 
 def main() -> None:
-    figures = bench_intellivue()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="CPU seconds of decoding")
+    report.add_common_args(parser)
+    args = parser.parse_args()
+    figures = bench_intellivue(0.3 if args.smoke else args.seconds)
     print(f"intellivue: {figures['frames_per_s']:.0f} poll results/s decoded "
           f"({figures['observations_per_s']:.0f} observations/s, {figures['frame_bytes']:.0f} B per frame)")
     print(f"intellivue: a saturated 115200 8N1 line carries {figures['line_frames_per_s']:.0f} frames/s "
           f"-> CPU share {100 * figures['cpu_share_at_line_rate']:.1f} % of one core, margin {figures['margin']:.0f}x")
+    report.emit([report.single(BENCH, "decode poll results: CPU per second of saturated 115200 line",
+                               figures["cpu_share_at_line_rate"] * 1000, "ms",
+                               "raw reader: same bytes, same reads, cut at the end flag", figures["raw_cpu_ms"])],
+                args.results)
 
 
 if __name__ == "__main__":

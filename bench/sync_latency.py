@@ -1,7 +1,9 @@
-"""Sync latency: announce -> delivered and save -> delivered, for 1 ambulance and for 50 on one
-SEH, next to the raw paho QoS 1 request -> response round trip on the same broker.
+"""Sync latency: announce -> delivered and save -> delivered for one ambulance (on forms of
+several sizes) and for many on one SEH, beside the raw paho QoS 1 request -> response round
+trip on the same broker in the same run.
 
-    .venv/bin/python bench/sync_latency.py [--rounds 200] [--vehicles 50]
+    .venv/bin/python bench/sync_latency.py [--rounds 200] [--vehicles 50] [--saves-each 20]
+                                           [--form-entries 50,500] [--smoke] [--results FILE]
 """
 
 from __future__ import annotations
@@ -15,57 +17,48 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._rig import edge, percentiles, start_broker_and_seh, vital, wait_delivered  # noqa: E402
-from edge.sync.mqtt_client import make_client, publish_properties  # noqa: E402
+from bench import _report as report  # noqa: E402
+from bench._rig import RawPair, start_broker_and_seh, vehicle, wait_delivered  # noqa: E402
 
-
-def raw_round_trip(port: int, rounds: int) -> list[float]:
-    """A plain paho requester and responder (both TCP_NODELAY): QoS 1 there and back."""
-    got = threading.Event()
-    responder, requester = make_client("bench-responder"), make_client("bench-requester")
-    responder.on_message = lambda c, u, m: c.publish(m.properties.ResponseTopic, m.payload, qos=1)
-    requester.on_message = lambda c, u, m: got.set()
-    for client, topic in ((responder, "bench/request"), (requester, "bench/response")):
-        client.connect("127.0.0.1", port)
-        client.subscribe(topic, qos=1)
-        client.loop_start()
-    time.sleep(0.5)
-    samples = []
-    for _ in range(rounds):
-        got.clear()
-        started = time.perf_counter()
-        requester.publish("bench/request", b"x" * 1000, qos=1, properties=publish_properties("bench/response"))
-        if got.wait(5):
-            samples.append((time.perf_counter() - started) * 1000)
-    for client in (responder, requester):
-        client.disconnect()
-        client.loop_stop()
-    return samples
+BENCH = "sync_latency"
+BASELINE = "raw paho QoS 1 request->response"
 
 
 def one_vehicle(work: Path, broker, rounds: int) -> tuple[list[float], list[float]]:
-    store, sync = edge(work, broker, "ambu-bench")
-    sync.start()
-    sync.connected.wait(10)
+    car = vehicle(work, broker, "ambu-bench").online()
     announce, save = [], []
     rit_id = None
     for i in range(rounds):
         if i % 10 == 0:  # a new rit every 10 saves: announce latency on fresh streams too
-            rit_id = store.create_rit("ambu-bench", "seh-umcu", "A1")
+            rit_id = car.new_rit()
             started = time.perf_counter()
-            msg_id = store.announce(rit_id)
-            sync.wake()
-            if wait_delivered(store, msg_id) is not None:
+            msg_id = car.announce(rit_id)
+            if wait_delivered(car.store, msg_id) is not None:
                 announce.append((time.perf_counter() - started) * 1000)
             continue
         started = time.perf_counter()
-        store.add_entries(rit_id, [vital(90 + i % 10)])
-        sync.wake()
-        msg_id = store.query("SELECT msg_id FROM outbox WHERE rit_id = ? ORDER BY seq DESC LIMIT 1", [rit_id])[0]["msg_id"]
-        if wait_delivered(store, msg_id) is not None:
+        car.save_vital(rit_id, 90 + i % 10)
+        if wait_delivered(car.store, car.newest_msg_id(rit_id)) is not None:
             save.append((time.perf_counter() - started) * 1000)
-    sync.stop()
+    car.offline()
     return announce, save
+
+
+def saves_into_form_of(work: Path, broker, entries: int, rounds: int) -> list[float]:
+    """Save -> delivered into an announced rit that already holds ``entries`` entries."""
+    car = vehicle(work, broker, f"ambu-form{entries}")
+    rit_id = car.new_rit()
+    car.fill(rit_id, entries)  # in concept: nothing to send yet
+    car.online()
+    wait_delivered(car.store, car.announce(rit_id), 30)
+    samples = []
+    for i in range(rounds):
+        started = time.perf_counter()
+        car.save_vital(rit_id, 90 + i % 10)
+        if wait_delivered(car.store, car.newest_msg_id(rit_id)) is not None:
+            samples.append((time.perf_counter() - started) * 1000)
+    car.offline()
+    return samples
 
 
 def many_vehicles(work: Path, broker, vehicles: int, saves_each: int) -> list[float]:
@@ -73,22 +66,17 @@ def many_vehicles(work: Path, broker, vehicles: int, saves_each: int) -> list[fl
     lock = threading.Lock()
 
     def ambulance(n: int) -> None:
-        store, sync = edge(work, broker, f"ambu-{n:03d}")
-        sync.start()
-        sync.connected.wait(10)
-        rit_id = store.create_rit(f"ambu-{n:03d}", "seh-umcu", "A2")
-        wait_delivered(store, store.announce(rit_id))
+        car = vehicle(work, broker, f"ambu-{n:03d}").online()
+        rit_id = car.new_rit("A2")
+        wait_delivered(car.store, car.announce(rit_id))
         for i in range(saves_each):
-            time.sleep(0.2)  # each ambulance saves about 5 times a second: a busy shift, 50 at once
+            time.sleep(0.2)  # each ambulance saves about 5 times a second: a busy shift, all at once
             started = time.perf_counter()
-            store.add_entries(rit_id, [vital(90 + i % 10)])
-            sync.wake()
-            msg_id = store.query("SELECT msg_id FROM outbox WHERE rit_id = ? ORDER BY seq DESC LIMIT 1",
-                                 [rit_id])[0]["msg_id"]
-            if wait_delivered(store, msg_id) is not None:
+            car.save_vital(rit_id, 90 + i % 10)
+            if wait_delivered(car.store, car.newest_msg_id(rit_id)) is not None:
                 with lock:
                     samples.append((time.perf_counter() - started) * 1000)
-        sync.stop()
+        car.offline()
 
     threads = [threading.Thread(target=ambulance, args=(n,)) for n in range(vehicles)]
     for thread in threads:
@@ -99,26 +87,40 @@ def many_vehicles(work: Path, broker, vehicles: int, saves_each: int) -> list[fl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--vehicles", type=int, default=50)
     parser.add_argument("--saves-each", type=int, default=20)
+    parser.add_argument("--form-entries", default="50,500", help="form sizes for save -> delivered")
+    report.add_common_args(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds, args.vehicles, args.saves_each, args.form_entries = 20, 3, 3, "20"
+    sizes = [int(n) for n in args.form_entries.split(",") if n]
     with tempfile.TemporaryDirectory(prefix="ritlink-bench-") as tmp:
         work = Path(tmp)
         broker, seh = start_broker_and_seh(work)
+        raw = RawPair(broker.port)
         try:
-            raw = raw_round_trip(broker.port, args.rounds)
+            raw_before = raw.round_trips(args.rounds)
             announce, save = one_vehicle(work, broker, args.rounds)
+            by_size = {n: saves_into_form_of(work, broker, n, args.rounds) for n in sizes}
             crowd = many_vehicles(work, broker, args.vehicles, args.saves_each)
+            raw_after = raw.round_trips(args.rounds)  # the broker and machine after the load, too
         finally:
+            raw.close()
             seh.stop()
             broker.stop()
+    base = raw_before + raw_after
+    rows = [report.latency(BENCH, "1 vehicle: announce -> delivered", announce, BASELINE, base),
+            report.latency(BENCH, "1 vehicle: save -> delivered", save, BASELINE, base)]
+    rows += [report.latency(BENCH, f"1 vehicle: save -> delivered, form of {n} entries", samples, BASELINE, base)
+             for n, samples in by_size.items()]
+    rows.append(report.latency(BENCH, f"{args.vehicles} vehicles on one SEH: save -> delivered", crowd, BASELINE, base))
     print("sync latency on this machine (loopback mosquitto, SEH receiver in its own process)")
-    print(f"  raw paho QoS 1 request->response      {percentiles(raw)}")
-    print(f"  1 vehicle: announce -> delivered      {percentiles(announce)}")
-    print(f"  1 vehicle: save -> delivered          {percentiles(save)}")
-    print(f"  {args.vehicles} vehicles: save -> delivered      {percentiles(crowd)}")
+    report.emit(rows, args.results)
+    if not (announce and save and crowd and all(by_size.values())):
+        sys.exit("some saves were never delivered")
 
 
 if __name__ == "__main__":
