@@ -23,6 +23,7 @@ EXIT_USAGE = 2
 # ``sub`` holds top-level commands and ``sim_sub`` the ``ritlink sim ...`` simulators.
 COMMAND_MODULES = [
     "ritlink.monitor", "ritlink.gps", "ritlink.ops", "ritlink.status", "ritlink.link", "ritlink.certs",
+    "ritlink.export",
 ]
 
 
@@ -170,13 +171,31 @@ def cmd_seh(args: argparse.Namespace) -> int:
                            instance=settings.instance, shared_group=settings.shared_group,
                            tls=settings.tls).start()
     health = lambda: {"broker": "connected" if receiver.connected.is_set() else "disconnected"}  # noqa: E731
+    fhir_api, pusher = _seh_fhir(settings, store)
     try:
         _run_http(create_app(store, health, receiver.mark_read, live_for=receiver.live_for,
-                             seh_name=settings.name or settings.seh_id), settings.http_host, settings.http_port)
+                             seh_name=settings.name or settings.seh_id, routers=[fhir_api]),
+                  settings.http_host, settings.http_port)
     finally:
+        if pusher is not None:
+            pusher.stop()
         receiver.stop()
         store.close()
     return 0
+
+
+def _seh_fhir(settings, store):
+    """The /fhir/R4 router and, when a FHIR server is configured, the push worker on its own
+    thread beside the MQTT receiver (docs/fhir.md)."""
+    from seh.fhir_api import fhir_router
+    from seh.fhir_push import FhirPusher
+
+    name = settings.name or settings.seh_id
+    pusher = None
+    if settings.fhir_push_url:
+        pusher = FhirPusher(store, settings.fhir_push_url, settings.fhir_push_token, name,
+                            retry_max_s=settings.fhir_push_retry_max_s).start()
+    return fhir_router(store, settings.fhir_tokens, name), pusher
 
 
 def stop_on_signals() -> threading.Event:

@@ -56,13 +56,14 @@ CSRF_COOKIE = "seh_csrf"
 
 
 def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id: False,
-               live_for=lambda vehicle_id: None, seh_name: str | None = None) -> FastAPI:
+               live_for=lambda vehicle_id: None, seh_name: str | None = None, routers=()) -> FastAPI:
     """``mark_read(rit_id)`` sends the read receipt (the receiver's); the app never touches MQTT.
     ``live_for(vehicle_id)`` gives the vehicle's latest live vitals, when the receiver has them."""
     app = FastAPI(title="ritlink SEH", docs_url="/api/docs", redoc_url=None)
     templates = Jinja2Templates(directory=[HERE / "templates", WEB / "templates"])
     register_filters(templates.env, {store.seh_id: seh_name or store.seh_id})
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    for router in routers: app.include_router(router)  # noqa: E701 (e.g. seh/fhir_api.py, wired in ritlink/cli.py)
     # rit -> highest entry position at the last opening; "rit:before" -> the one before that
     seen: dict[str, int | None] = {}
 

@@ -20,6 +20,7 @@ from edge.wire.contract import Envelope, receipt_topic
 from edge.store.db import Migration, Store
 from edge.wire.contract import utc_now
 from seh import feedback
+from seh.fhir_push import migrate_fhir
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -70,6 +71,7 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
 SEH_MIGRATIONS = [
     Migration(1, "rits, messages, versions", _m1_initial),
     Migration(2, "SEH-terugkoppeling outbox", feedback.migrate_feedback),
+    Migration(3, "FHIR push outbox and access log", migrate_fhir),
 ]
 
 

@@ -267,9 +267,10 @@ def _checked(resource: dict) -> dict:
 
 
 def rit_bundle(form: dict[str, Any], *, bundle_type: str = "document", seh_name: str | None = None,
-               now: str | None = None) -> dict[str, Any]:
+               now: str | None = None, version: int | None = None) -> dict[str, Any]:
     """The whole rit as a FHIR R4 Bundle: ``document`` (Composition first) or ``transaction``
-    (PUT of every resource, idempotent: the ids are stable)."""
+    (PUT of every resource, idempotent: the ids are stable). ``version`` (the message seq at
+    the SEH) names which update of the rit this bundle is, in ``Bundle.identifier``."""
     stamp = now or utc_iso(datetime.now(UTC))
     build = _Bundle(form, seh_name, stamp)
     build.frame()
@@ -283,17 +284,16 @@ def rit_bundle(form: dict[str, Any], *, bundle_type: str = "document", seh_name:
         entries.append(entry)
     bundle = {"resourceType": "Bundle", "id": resource_id(form["rit_id"], f"bundle/{bundle_type}"),
               "type": bundle_type, "timestamp": stamp, "entry": entries}
-    if bundle_type == "document":
-        bundle["identifier"] = {"system": C.RIT_ID, "value": f"{form['rit_id']}/{stamp}"}
+    bundle["identifier"] = {"system": C.RIT_ID, "value": f"{form['rit_id']}/{version if version else stamp}"}
     validate(bundle)
     return bundle
 
 
 def validate(bundle: dict[str, Any]) -> None:
     """Parse the bundle and every resource in it with the R4B models; FhirInvalid when refused."""
-    _checked(bundle)
     for entry in bundle.get("entry", []):
         _checked(entry["resource"])
+    _checked(bundle)
 
 
 def resources_of(bundle: dict[str, Any], rtype: str | None = None) -> list[dict[str, Any]]:

@@ -159,3 +159,23 @@ NOT_MAPPED = {
     "melding": ("location.lat", "location.lon"),
     "procedure": ("attempts",),
 }
+
+# Dutch words for the fields in the Composition's narrative (the SEH staff read these).
+FIELD_WORDS = {
+    "status": "status", "findings": "bevindingen", "interventions": "interventies", "breath_sounds_left":
+    "ademgeruis links", "breath_sounds_right": "ademgeruis rechts", "oxygen_device": "zuurstof",
+    "oxygen_flow_l_min": "zuurstof l/min", "skin": "huid", "capillary_refill_s": "capillaire refill (s)",
+    "pulse_regular": "pols regulair", "bleeding": "bloeding", "acvpu": "bewustzijn (ACVPU)",
+    "pupil_left_mm": "pupil links (mm)", "pupil_right_mm": "pupil rechts (mm)", "pupil_left_reaction": "reactie links",
+    "pupil_right_reaction": "reactie rechts", "lateralisation": "lateralisatie", "stroke_signs": "FAST positief",
+    "injuries": "letsel", "burns_tbsa_percent": "verbrand oppervlak (%)", "region": "regio",
+    "signs_symptoms": "S — klachten", "medication_history": "M — medicatie", "past_history": "P — voorgeschiedenis",
+    "last_intake": "L — laatste inname", "events": "E — gebeurtenis", "drug": "middel", "dose": "dosis",
+    "unit": "eenheid", "route": "toediening", "given_by": "gegeven door", "procedure": "verrichting",
+    "result": "resultaat", "attempts": "pogingen", "rhythm": "ritme", "rate": "frequentie",
+    "st_elevation_leads": "ST-elevatie in", "stemi": "STEMI-criteria", "transmitted": "ECG verstuurd",
+    "text": "toelichting", "snomed": "SNOMED", "accident_type": "mechanisme", "substance": "middel",
+    "reaction": "reactie", "no_known_allergies": "geen bekende allergieën", "limits": "grenzen", "origin": "bron",
+    "origin_date": "vastgelegd op", "measure": "maatregel", "scale": "SpO2-schaal", "not_state": "niet gedaan",
+    "value": "waarde", "nrs": "pijnscore (NRS)", "eye": "E", "motor": "M", "verbal": "V",
+}

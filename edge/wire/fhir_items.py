@@ -253,7 +253,7 @@ def narrative_line(kind: str, item: dict) -> str:
             value = "; ".join(_injury(v) if isinstance(v, dict) else str(v) for v in value)
         elif isinstance(value, bool):
             value = "ja" if value else "nee"
-        parts.append(f"{field.replace('_', ' ')}: {value}")
+        parts.append(f"{C.FIELD_WORDS.get(field, field)}: {value}")
     if kind == "vital":
         name = VITALS[item["parameter"]].label if "parameter" in item else item.get("label", "")
         parts.insert(0, f"{name} {item.get('unit', '')}".strip())
