@@ -12,6 +12,7 @@ import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from fhir.resources.R4B import get_fhir_model_class
 
 from edge.config import FhirToken
 from edge.wire.canonical import form_sha256
@@ -78,6 +79,7 @@ def test_fhir_endpoint_answers_a_known_client_and_refuses_anyone_else(seh_with_r
     metadata = client.get("/fhir/R4/metadata", headers=auth)
     assert metadata.status_code == 200 and metadata.headers["content-type"].startswith("application/fhir+json")
     assert metadata.json()["resourceType"] == "CapabilityStatement" and metadata.json()["fhirVersion"] == "4.0.1"
+    get_fhir_model_class("CapabilityStatement").model_validate(metadata.json())
 
     def tasks(query: str) -> list[dict]:
         answer = client.get(f"/fhir/R4/Task?{query}", headers=auth)
