@@ -199,6 +199,14 @@ class EdgeSettings(_Common):
         return next((s for s in self.sehs if s.id == seh_id), None)
 
 
+class FhirToken(BaseModel):
+    """A client of the SEH's read-only FHIR endpoint: its name (in the access log) and bearer token."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+    token: str = Field(min_length=16)
+
+
 class SehSettings(_Common):
     seh_id: str = Field(default="seh-umcu", pattern=ID_PATTERN)
     # The department's name on the board and the rit pages (staff read names, not ids).
@@ -208,6 +216,12 @@ class SehSettings(_Common):
     # Several receiver processes for one SEH: distinct instances, one shared group and database.
     instance: str = Field(default="1", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     shared_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    # FHIR R4 (docs/fhir.md): the clients allowed to read /fhir/R4 (none: everyone gets 401), and
+    # where to push every applied update as a transaction bundle (none: no push).
+    fhir_tokens: list[FhirToken] = Field(default_factory=list)
+    fhir_push_url: str | None = Field(default=None, pattern=r"^https?://")
+    fhir_push_token: str | None = None
+    fhir_push_retry_max_s: float = Field(default=60.0, gt=0)
 
 
 def _read_toml(path: Path | None) -> dict:

@@ -24,6 +24,7 @@ EXIT_USAGE = 2
 COMMAND_MODULES = [
     "ritlink.monitor", "ritlink.gps", "ritlink.ops", "ritlink.status", "ritlink.link", "ritlink.certs",
     "ritlink.scenario",
+    "ritlink.export",
 ]
 
 
@@ -171,14 +172,31 @@ def cmd_seh(args: argparse.Namespace) -> int:
     receiver = SehReceiver(store, settings.seh_id, broker.host, broker.port,
                            instance=settings.instance, shared_group=settings.shared_group,
                            tls=settings.tls, max_message_bytes=settings.max_message_bytes).start()
+    fhir_api, pusher = _seh_fhir(settings, store)
     app = create_app(store, receiver.health, receiver.mark_read, live_for=receiver.live_for,
-                     status_extra=receiver.status, seh_name=settings.name or settings.seh_id)
+                     status_extra=receiver.status, seh_name=settings.name or settings.seh_id, routers=[fhir_api])
     try:
         _run_http(app, settings.http_host, settings.http_port, receiver.mqtt_alive)
     finally:
+        if pusher is not None:
+            pusher.stop()
         receiver.stop()
         store.close()
     return 0
+
+
+def _seh_fhir(settings, store):
+    """The /fhir/R4 router and, when a FHIR server is configured, the push worker on its own
+    thread beside the MQTT receiver (docs/fhir.md)."""
+    from seh.fhir_api import fhir_router
+    from seh.fhir_push import FhirPusher
+
+    name = settings.name or settings.seh_id
+    pusher = None
+    if settings.fhir_push_url:
+        pusher = FhirPusher(store, settings.fhir_push_url, settings.fhir_push_token, name,
+                            retry_max_s=settings.fhir_push_retry_max_s).start()
+    return fhir_router(store, settings.fhir_tokens, name), pusher
 
 
 def stop_on_signals() -> threading.Event:

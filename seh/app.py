@@ -68,7 +68,8 @@ CSRF_COOKIE = "seh_csrf"
 
 
 def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id: False,
-               live_for=lambda vehicle_id: None, status_extra=lambda: {}, seh_name: str | None = None) -> FastAPI:
+               live_for=lambda vehicle_id: None, status_extra=lambda: {}, seh_name: str | None = None,
+               routers=()) -> FastAPI:
     """``mark_read(rit_id)`` sends the read receipt (the receiver's); the app never touches MQTT.
     ``live_for(vehicle_id)`` gives the vehicle's latest live vitals, when the receiver has them.
     ``health_extra()``/``status_extra()`` add the receiver's state (MQTT thread, dead letters)."""
@@ -77,6 +78,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
     name = seh_name or store.seh_id
     register_filters(templates.env, {store.seh_id: name})
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    for router in routers: app.include_router(router)  # noqa: E701 (e.g. seh/fhir_api.py, wired in ritlink/cli.py)
     # rit -> highest entry position at the last opening; "rit:before" -> the one before that
     seen: dict[str, int | None] = {}
 

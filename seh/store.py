@@ -23,6 +23,7 @@ from edge.store.db import Migration, Store
 from edge.wire.contract import utc_now
 from edge.wire.dead_letter import DeadLetter
 from seh import feedback
+from seh.fhir_push import migrate_fhir
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -80,6 +81,7 @@ SEH_MIGRATIONS = [
     Migration(1, "rits, messages, versions", _m1_initial),
     Migration(2, "SEH-terugkoppeling outbox", feedback.migrate_feedback),
     Migration(3, "dead letters, refused feedback", _m3_dead_letters),
+    Migration(4, "FHIR push outbox and access log", migrate_fhir),
 ]
 
 
