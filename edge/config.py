@@ -155,6 +155,8 @@ class EdgeSettings(_Common):
     alarm_limits: dict[str, dict[str, float | str | None]] = Field(default_factory=dict)
     # A monitor value older than this is not taken into the form: it may no longer be true.
     vitals_max_age_s: float = Field(default=15.0, gt=0)
+    # The same drug again within this many minutes asks "al gegeven om HH:MM — nogmaals toedienen?".
+    medication_repeat_window_min: float = Field(default=5.0, ge=0, le=240)
     receipt_timeouts: dict[Literal["A1", "A2", "B"], ReceiptTimeouts] = Field(
         default_factory=lambda: {u: ReceiptTimeouts() for u in ("A1", "A2", "B")}
     )

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
+from edge.form.model import ACTIVE_STATUSES
 from seh import render
 from seh.feedback import Disposition, FeedbackIn
 from seh.store import FeedbackTooEarly, SehStore
@@ -33,6 +34,15 @@ def _latest_text(section: dict | None, field: str) -> str:
     return str(active[-1].get(field, "")) if active else ""
 
 
+def live_of_rit(row: dict[str, Any], live: dict | None) -> dict | None:
+    """The vehicle's live values belong to the rit it names as active, and only while that rit
+    is announced: a cancelled or handed-over rit never shows live values or an ETA."""
+    if row.get("status") not in ACTIVE_STATUSES or not isinstance(live, dict):
+        return None
+    rit_ids = live.get("rit_ids")
+    return live if isinstance(rit_ids, list) and row["rit_id"] in rit_ids else None
+
+
 def board_row(row: dict[str, Any], live: dict | None) -> dict[str, Any]:
     """One arrivals line, in the words the board shows (raises on a form it cannot read:
     seh/render.py turns that rit's line into "onleesbaar bericht")."""
@@ -44,10 +54,10 @@ def board_row(row: dict[str, Any], live: dict | None) -> dict[str, Any]:
         "rit_id": row["rit_id"], "seq": row["seq"], "status": row["status"],
         "status_words": STATUS_WORDS.get(row["status"], row["status"]),
         "urgency": render.text((form.get("melding") or {}).get("urgency")) or "—",
-        "eta": render.text(eta_of(form)) or None,
+        "eta": (render.text(eta_of(form)) or None) if row.get("status") in ACTIVE_STATUSES else None,
         "patient": patient_words(patient),
         "diagnosis": _latest_text(form.get("diagnoses"), "text"),
-        "limits": "; ".join(limits), "live": render.live_text(live),  # live: SehReceiver.live_for(vehicle_id)
+        "limits": "; ".join(limits), "live": render.live_text(live_of_rit(row, live)),  # live: SehReceiver.live_for(vehicle_id)
         "updated_at": row["updated_at"],
     }
 
