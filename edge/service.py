@@ -25,7 +25,7 @@ from edge.errors import DomainError, raise_all
 from edge.form.model import ACTIVE_STATUSES, CANCELLED, CONCEPT, HANDED_OVER, URGENCIES, missing_for_overdracht
 from edge.live.vitals import LiveVitals
 from edge.sync.receipt_watch import parse_time, receipt_warnings
-from edge.form.plausibility import LIMITS, VITAL_BY_MDC, VITALS, check_all
+from edge.form.plausibility import LIMITS, VITAL_BY_MDC, VITALS, check_all, in_form_unit
 from edge.store.rit_store import EdgeStore, IdempotencyKey, RitNotFound, Tx
 from edge.form.valuelists import ValueLists, load_value_lists
 
@@ -272,14 +272,17 @@ class EdgeService:
         values = self.live.fresh(self.settings.vitals_max_age_s)
         if codes is not None:
             values = [v for v in values if v.code in codes]
+        converted = {v.code: in_form_unit(v.value, v.unit, VITAL_BY_MDC[v.code].unit)
+                     for v in values if v.code in VITAL_BY_MDC and v.value is not None}
+        values = [v for v in values if v.code not in converted or converted[v.code] is not None]
         numbers = [(f"device.{VITAL_BY_MDC[v.code].name}", VITAL_BY_MDC[v.code].name,
-                    LIMITS[VITAL_BY_MDC[v.code].name], v.value) for v in values if v.code in VITAL_BY_MDC]
+                    LIMITS[VITAL_BY_MDC[v.code].name], converted[v.code]) for v in values if v.code in converted]
         entries = []
         for v in values:
             known = VITAL_BY_MDC.get(v.code)
             data = {"code": v.code, "label": v.label, "value": v.value, "unit": v.unit}
             if known is not None:
-                data = _vital_data(known.name, {"value": v.value})
+                data = _vital_data(known.name, {"value": converted.get(v.code, v.value)})
             entries.append(self._entry("vital", data, actor, v.received_at, f"device:{v.device_id}"))
 
         def op(tx: Tx) -> dict:
