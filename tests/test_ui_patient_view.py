@@ -171,3 +171,26 @@ def test_stable_patient_run_within_twenty_taps(chromium, monitor, edge_process):
     kinds = [e["kind"] for e in httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}/entries").json()]
     assert {"airway", "breathing", "circulation", "disability", "exposure", "vital", "diagnosis"} <= set(kinds)
     assert httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}").json()["lifecycle"] == "overdracht"
+
+
+def test_withdraw_is_two_taps_and_keeps_16_px_from_the_next_entry(chromium, edge_process):  # noqa: F811
+    edge = edge_process()
+    page = chromium.new_page(viewport=TABLET)
+    sign_in(page, edge.base_url)
+    rit_id = new_rit(page)
+    open_tab(page, "Medicatie")
+    taps = Taps(page)
+    save(taps, "button:has-text('paracetamol')")
+    save(taps, "button:has-text('acetylsalicylzuur')")
+    first, second = page.locator(".invoer .regel").nth(0), page.locator(".invoer .regel").nth(1)
+    taps.count = 0
+    taps.click(first.locator("summary"))  # tap 1: open
+    withdraw = first.locator("form[data-form^=intrekken] button").last
+    below = second.locator("summary").bounding_box()
+    gap = below["y"] - (withdraw.bounding_box()["y"] + withdraw.bounding_box()["height"])
+    assert gap >= 16, f"only {gap:.0f} px between a withdraw button and the next entry's control"
+    save(taps, first.locator("button:has-text('verkeerd ingevoerd')"))  # tap 2: the reason
+    assert taps.count == 2
+    expect(page.locator(".regel.gecorrigeerd")).to_have_count(1)
+    withdrawn = [e for e in httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}/entries").json() if e.get("withdrawn")]
+    assert len(withdrawn) == 1 and withdrawn[0]["reason"] == "verkeerd ingevoerd"
