@@ -15,6 +15,8 @@
       { code: "...", swap: false }
     ];
     htmx.config.timeout = 15000;
+    // The settle step only animates classes; the crew waits for the saved entry, not for it.
+    htmx.config.defaultSettleDelay = 0;
   }
 
   function alertRegion() {
