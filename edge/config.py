@@ -213,6 +213,8 @@ class SehSettings(_Common):
     seh_id: str = Field(default="seh-umcu", pattern=ID_PATTERN)
     # The department's name on the board and the rit pages (staff read names, not ids).
     name: str | None = Field(default=None, min_length=1, max_length=100)
+    # Handed-over and cancelled rits stay on the board's "recent" part this long.
+    board_recent_minutes: float = Field(default=30.0, ge=0, le=24 * 60)
     database: Path = Path("ritlink-seh.db")
     http_port: int = Field(default=8090, ge=1, le=65535)
     # Several receiver processes for one SEH: distinct instances, one shared group and database.

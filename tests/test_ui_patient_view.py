@@ -90,7 +90,7 @@ def test_live_values_belong_to_the_active_rit_only(chromium, broker, monitor, ed
 
     def board_live(rit_id: str) -> str:
         board.goto(seh.base_url + "/")
-        return board.locator(f"tr[data-rit='{rit_id}'] td").nth(6).inner_text()
+        return board.locator(f"tr[data-rit='{rit_id}'] [data-kolom=live]").text_content().strip()
     wait_until(lambda: "SpO2" in board_live(second), 15, what="live values on the active rit's row")
     assert board_live(first) == "—"
 

@@ -100,6 +100,7 @@ def header_model(service: EdgeService, view: dict[str, Any]) -> dict[str, Any]:
               if not e.get("corrected_by") and not e.get("withdrawn")]
     allergies = [e["summary"] for e in entries_of(form.get("allergies"), "allergy", lists)
                  if not e.get("corrected_by") and not e.get("withdrawn")]
+    alerts = team_alerts(form, lists)
     online = service.health()["broker"] == "connected"
     scores = form.get("scores") or {}
     is_open = view["lifecycle"] not in ("overdracht", "geannuleerd")
@@ -112,11 +113,29 @@ def header_model(service: EdgeService, view: dict[str, Any]) -> dict[str, Any]:
         "urgency": form.get("melding", {}).get("urgency", "—"),
         "seh_name": seh["name"] if seh else form.get("destination_seh", "—"),
         "eta": eta_of(form) if active else None,  # the vehicle drives for the active rit only
-        "limits": limits, "allergies": allergies,
+        "limits": limits, "allergies": allergies, "alerts": alerts,
         "sync": sync_state(view), "online": online,
         "lifecycle": LIFECYCLE_WORDS.get(view["lifecycle"], view["lifecycle"]),
         "warnings": view.get("warnings") or [],
     }
+
+
+def team_alerts(form: dict[str, Any], lists: Any = None) -> list[str]:
+    """The team alarms standing in the form, in words ("traumaalarm — niveau 1 …", "STEMI")."""
+    out = []
+    for entry in entries_of(form.get("team_alerts"), "team_alert", lists):
+        if entry.get("corrected_by") or entry.get("withdrawn"):
+            continue
+        for code in entry.get("alerts") or []:
+            words_ = words.code_label("team_alerts", code, lists)
+            if code == "trauma" and entry.get("trauma_level"):
+                words_ = words.code_label("trauma_levels", entry["trauma_level"], lists)
+            if code == "cva" and entry.get("last_seen_well_at"):
+                words_ += f", laatst goed gezien {words.klok(entry['last_seen_well_at'])}"
+            if code == "overig" and entry.get("text"):
+                words_ = f"alarm: {entry['text']}"
+            out.append(words_)
+    return list(dict.fromkeys(out))
 
 
 def seh_namer(service: EdgeService):
@@ -151,7 +170,7 @@ def tab_model(service: EdgeService, view: dict[str, Any], tab: str, actor: Actor
             "sample": of(form.get("sample"), "sample"), "allergy": of(form.get("allergies"), "allergy"),
             "secondary": of(form.get("secondary_survey"), "secondary"),
             "procedure": of(form.get("procedures"), "procedure"), "diagnosis": of(form.get("diagnoses"), "diagnosis"),
-            "remark": of(form.get("remarks"), "remark"),
+            "remark": of(form.get("remarks"), "remark"), "team_alert": of(form.get("team_alerts"), "team_alert"),
             **{letter: of(survey.get(letter), kind) for kind, letter in
                (("airway", "A"), ("breathing", "B"), ("circulation", "C"), ("disability", "D"), ("exposure", "E"))},
         },
