@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from seh import render
 from seh.board import board_row, recent_enough
+from seh.handover import handover
 from seh.feedback import Disposition, FeedbackIn
 from seh.store import FeedbackTooEarly, SehStore
 from web.sse import change_stream, sse_response
@@ -125,8 +126,12 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
             seen[rit_id] = max(_positions(row["form"]), default=0)
         previous = seen.get(f"{rit_id}:before")
         sections = render.form_sections(templates.env, row["form"], rit_id, previous)
+        try:
+            overview = handover(row["form"])
+        except Exception:  # an unreadable form: the sections below say "onleesbaar bericht"
+            overview = None
         return {"seh_id": store.seh_id, "seh_name": name, "row": row, "form": row["form"], "seen_position": previous,
-                "sections": sections, "summary": _summary(row), "feedback": store.feedback_for(rit_id),
+                "sections": sections, "summary": _summary(row), "h": overview, "feedback": store.feedback_for(rit_id),
                 "dispositions": get_args(Disposition), "theme": theme(request)}
 
     @app.get("/rits/{rit_id}", response_class=HTMLResponse)

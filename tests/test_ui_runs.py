@@ -245,4 +245,14 @@ def test_trauma_run_unidentified_then_identified(chromium, broker, edge_process,
                   "polytrauma, open fractuur linkerbeen"):
         assert shown in text, shown
     assert board.locator(".regel.gecorrigeerd").count() >= 1  # the unidentified start, struck through
+    # The first screen (1920x1080, no scrolling) is the handover in ATMIST order.
+    first_screen = board.locator("#overdracht-samenvatting")
+    box = first_screen.bounding_box()
+    assert box["y"] + box["height"] <= BOARD["height"], "the handover summary needs scrolling"
+    summary = first_screen.inner_text()
+    for shown in ("K. Visser, man, ca. 30 jaar", "verkeersongeval motor/scooter", "open fractuur",
+                  "hartfrequentie 128 /min", "bloeddruk 75/40 mmHg", "NEWS2", "GCS 10", "E3M5V2", "50 µg",
+                  "bekkenband", "niet reanimeren", "polytrauma, open fractuur linkerbeen"):
+        assert shown in summary, shown
+    assert [first_screen.locator("dt").nth(i).inner_text() for i in range(6)] == ["A", "T", "M", "I", "S", "T"]
     check_all_pages(page, board, edge, seh, rit_id)
