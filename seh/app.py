@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from seh import render
 from seh.board import board_row, recent_enough
 from seh.handover import handover
-from seh.feedback import Disposition, FeedbackIn
+from seh.feedback import Disposition, FeedbackIn, TeamActivationIn
 from seh.store import FeedbackTooEarly, SehStore
 from web.sse import change_stream, sse_response
 from web.view_model import register_filters
@@ -172,6 +172,31 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         except ValidationError:
             raise HTTPException(422, "vul diagnose en bestemming in") from None
         add_feedback(rit_id, body)
+        return RedirectResponse(f"/rits/{rit_id}", status_code=303)
+
+    def add_team(rit_id: str, body: TeamActivationIn) -> dict:
+        try:
+            stored = store.add_team_activation(rit_id, body)
+        except FeedbackTooEarly:
+            raise HTTPException(409, "team activeren kan alleen voor een aangekondigde rit") from None
+        if stored is None:
+            raise HTTPException(404, "rit niet gevonden")
+        return stored
+
+    @app.post("/api/v1/rits/{rit_id}/team", status_code=202)
+    def team_api(rit_id: str, body: TeamActivationIn) -> dict:
+        return {"msg_id": add_team(rit_id, body)["msg_id"]}
+
+    @app.post("/rits/{rit_id}/team-geactiveerd")
+    def team_form(request: Request, rit_id: str, room: str = Form(""), csrf: str = Form("")) -> RedirectResponse:
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        if not cookie or not secrets.compare_digest(cookie, csrf):
+            raise HTTPException(403, "formulier verlopen: open de rit opnieuw")
+        try:
+            body = TeamActivationIn(room=room.strip())
+        except ValidationError:
+            raise HTTPException(422, "geef de kamer of bay waar het team klaarstaat") from None
+        add_team(rit_id, body)
         return RedirectResponse(f"/rits/{rit_id}", status_code=303)
 
     @app.get("/bord/rijen", response_class=HTMLResponse)

@@ -31,6 +31,13 @@ class FeedbackIn(BaseModel):
     author: str = Field(default="seh", min_length=1, max_length=80)
 
 
+class TeamActivationIn(BaseModel):
+    """"Team geactiveerd": the SEH tells the crew where the team waits, before arrival."""
+    model_config = ConfigDict(extra="forbid")
+    room: str = Field(min_length=1, max_length=100, description="kamer of bay, bijv. traumakamer 2")
+    author: str = Field(default="seh", min_length=1, max_length=80)
+
+
 def feedback_receipt_topic(seh_id: str, vehicle_id: str) -> str:
     """Where the vehicle confirms feedback: under its own write subtree of this SEH's feed."""
     return f"{TOPIC_ROOT}/seh/{seh_id}/from/{vehicle_id}/feedback-receipt"
@@ -62,6 +69,19 @@ def add_feedback(db: sqlite_utils.Database, rit: dict[str, Any], seh_id: str, fe
         "vehicle_id": rit["vehicle_id"], "diagnosis": feedback.diagnosis, "disposition": feedback.disposition,
         "remarks": feedback.remarks, "author": feedback.author, "at": now,
     }
+    db.execute(
+        "INSERT INTO seh_feedback (msg_id, rit_id, vehicle_id, body_json, created_at) VALUES (?, ?, ?, ?, ?)",
+        [msg_id, rit["rit_id"], rit["vehicle_id"], json.dumps(body), now],
+    )
+    return body
+
+
+def add_team_activation(db: sqlite_utils.Database, rit: dict[str, Any], seh_id: str,
+                        activation: TeamActivationIn) -> dict:
+    """Queue "team geactiveerd" for the vehicle on the same durable, receipted channel."""
+    msg_id, now = new_id(), utc_now()
+    body = {"schema": FEEDBACK_SCHEMA, "kind": "team", "msg_id": msg_id, "rit_id": rit["rit_id"], "seh_id": seh_id,
+            "vehicle_id": rit["vehicle_id"], "room": activation.room, "author": activation.author, "at": now}
     db.execute(
         "INSERT INTO seh_feedback (msg_id, rit_id, vehicle_id, body_json, created_at) VALUES (?, ?, ?, ?, ?)",
         [msg_id, rit["rit_id"], rit["vehicle_id"], json.dumps(body), now],

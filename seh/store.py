@@ -284,6 +284,16 @@ class SehStore(Store):
                 raise FeedbackTooEarly(rit["status"])
             return feedback.add_feedback(db, rit, self.seh_id, data)
 
+    def add_team_activation(self, rit_id: str, data: feedback.TeamActivationIn) -> dict | None:
+        """Queue "team geactiveerd" for an announced rit; None when the rit is unknown."""
+        with self.write() as db:
+            rit = _rit(db, rit_id)
+            if rit is None:
+                return None
+            if rit["status"] not in ("vooraankondiging", "update"):
+                raise FeedbackTooEarly(rit["status"])
+            return feedback.add_team_activation(db, rit, self.seh_id, data)
+
     def due_feedback(self) -> list[dict]:
         with self.lock:
             return feedback.due_feedback(self.db)

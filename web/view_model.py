@@ -101,6 +101,7 @@ def header_model(service: EdgeService, view: dict[str, Any]) -> dict[str, Any]:
     allergies = [e["summary"] for e in entries_of(form.get("allergies"), "allergy", lists)
                  if not e.get("corrected_by") and not e.get("withdrawn")]
     alerts = team_alerts(form, lists)
+    ready = [f for f in view.get("feedback") or [] if f.get("kind") == "team"]
     online = service.health()["broker"] == "connected"
     scores = form.get("scores") or {}
     is_open = view["lifecycle"] not in ("overdracht", "geannuleerd")
@@ -114,6 +115,8 @@ def header_model(service: EdgeService, view: dict[str, Any]) -> dict[str, Any]:
         "seh_name": seh["name"] if seh else form.get("destination_seh", "—"),
         "eta": eta_of(form) if active else None,  # the vehicle drives for the active rit only
         "limits": limits, "allergies": allergies, "alerts": alerts,
+        "team_ready": ({"room": ready[-1]["room"], "seh": seh_namer(service)(ready[-1]["seh_id"]),
+                        "at": ready[-1]["at"]} if ready else None),
         "sync": sync_state(view), "online": online,
         "lifecycle": LIFECYCLE_WORDS.get(view["lifecycle"], view["lifecycle"]),
         "warnings": view.get("warnings") or [],
@@ -178,7 +181,7 @@ def tab_model(service: EdgeService, view: dict[str, Any], tab: str, actor: Actor
         "medications": of(form.get("medications"), "medication"),
         "med_totals": medication_totals(form, lists),
         "destinations": of(history.get("destination"), "destination"),
-        "feedback": view.get("feedback") or [],
+        "feedback": [f for f in view.get("feedback") or [] if f.get("kind", "terugkoppeling") == "terugkoppeling"],
         "nibp": service.live.nibp_proposals(),
         "proposals": [p for p in (service.position.proposals(view["rit_id"], actor=actor)
                                   if getattr(service, "position", None) is not None else []) if p["state"] == "open"],

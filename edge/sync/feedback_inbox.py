@@ -13,6 +13,7 @@ from edge.wire.contract import utc_now
 
 FEEDBACK_SCHEMA = "ritlink.seh-terugkoppeling/1"
 FIELDS = ("diagnosis", "disposition", "remarks", "author", "at")
+TEAM_FIELDS = ("room", "author", "at")  # kind "team": "team geactiveerd" before arrival
 
 
 MAX_ID, MAX_TEXT = 64, 4000
@@ -48,9 +49,13 @@ def parse_feedback(payload: bytes, seh_id: str, vehicle_id: str,
         raise FeedbackError("unknown schema")
     if body.get("seh_id") != seh_id or body.get("vehicle_id") != vehicle_id:
         raise FeedbackError("topic: feedback does not match its topic")
-    if not all(isinstance(body.get(k), str) for k in ("msg_id", "rit_id", *FIELDS)):
+    kind = body.get("kind", "terugkoppeling")
+    if kind not in ("terugkoppeling", "team"):
+        raise FeedbackError("malformed: unknown kind")
+    fields = TEAM_FIELDS if kind == "team" else FIELDS
+    if not all(isinstance(body.get(k), str) for k in ("msg_id", "rit_id", *fields)):
         raise FeedbackError("malformed: missing fields")
-    if len(body["msg_id"]) > MAX_ID or len(body["rit_id"]) > MAX_ID or any(len(body[k]) > MAX_TEXT for k in FIELDS):
+    if len(body["msg_id"]) > MAX_ID or len(body["rit_id"]) > MAX_ID or any(len(body[k]) > MAX_TEXT for k in fields):
         raise FeedbackError("malformed: a field is too long")
     return body
 
@@ -75,5 +80,10 @@ def store_feedback(db: sqlite_utils.Database, body: dict[str, Any]) -> bool:
 
 def feedback_for(db: sqlite_utils.Database, rit_id: str) -> list[dict[str, Any]]:
     rows = db.query("SELECT body_json, received_at FROM feedback WHERE rit_id = ? ORDER BY received_at", [rit_id])
-    return [{**{k: json.loads(r["body_json"])[k] for k in ("seh_id", *FIELDS)}, "received_at": r["received_at"]}
-            for r in rows]
+    out = []
+    for r in rows:
+        body = json.loads(r["body_json"])
+        kind = body.get("kind", "terugkoppeling")
+        fields = TEAM_FIELDS if kind == "team" else FIELDS
+        out.append({**{k: body[k] for k in ("seh_id", *fields)}, "kind": kind, "received_at": r["received_at"]})
+    return out
