@@ -31,7 +31,7 @@ def arrival_form(rit_id: str, vehicle: str, urgency: str, minutes: int, alerts: 
                                      "seh_id": "seh-umcu", "eta": {"seconds": minutes * 60, "arrival_at": arrival,
                                                                     "distance_m": 5000, "method": "route"}})
     if alerts:
-        form["team_alerts"] = {"t1": _entry(2, alerts=alerts, trauma_level="niveau_1")}
+        form["team_alerts"] = {"t1": _entry(2, alerts=alerts, **({"trauma_level": "niveau_1"} if "trauma" in alerts else {}))}
     return form
 
 
@@ -42,7 +42,7 @@ def test_twelve_arrivals_fit_a_wall_screen_in_large_print(chromium, broker, seh_
     for i in range(12):
         rit_id, car = new_id(), f"ambu-{i + 10:02d}"
         vehicle.subscribe(receipt_topic_filter(car))
-        urgency, alerts = ("A1", ["trauma"]) if i == 0 else ("A2" if i % 2 else "B", None)
+        urgency, alerts = {0: ("A1", ["trauma"]), 1: ("A1", ["stemi"])}.get(i, ("A2" if i % 2 else "B", None))
         send(vehicle, envelope(rit_id, 1, arrival_form(rit_id, car, urgency, 6 + i, alerts), vehicle_id=car))
         rits.append((rit_id, car))
     wait_until(lambda: len(seh.get("/api/v1/rits").json()) == 12, 10, what="twelve arrivals at the SEH")
@@ -54,6 +54,9 @@ def test_twelve_arrivals_fit_a_wall_screen_in_large_print(chromium, broker, seh_
     expect(first.locator("td[data-kolom=alarm]")).to_contain_text("TRAUMAALARM NIVEAU 1")
     expect(first.locator("[data-kolom=ambulance]")).to_have_text("ambu-10")
     expect(first.locator("td[data-kolom=aankomst]")).to_contain_text("over 6 min")
+    second = board.locator(f"tr[data-rit='{rits[1][0]}']")
+    expect(second.locator(".urgentie-bord.u-A1")).to_have_text("A1 spoed")
+    expect(second.locator("td[data-kolom=alarm]")).to_contain_text("STEMI")
     expect(board.locator("tr[data-rit]")).to_have_count(12)
     fits = board.evaluate("() => document.scrollingElement.scrollHeight <= window.innerHeight"
                           " && document.scrollingElement.scrollWidth <= window.innerWidth")
