@@ -59,7 +59,7 @@ def fill(service: EdgeService, rit_id: str, count: int) -> None:
                  ("medication", MedicationData(drug="fentanyl", dose=50, unit="ug", route="iv")),
                  ("procedure", ProcedureData(procedure="infuus", result="gelukt", attempts=1)),
                  ("secondary", SecondaryData(region="thorax", findings=["pijn"], text="drukpijn links"))][i % 4]
-        service.add_entry(rit_id, extra[0], extra[1], actor=CREW)
+        service.add_entry(rit_id, extra[0], extra[1], actor=CREW, confirm_repeat=True)  # the same drug again
         made += 1
 
 

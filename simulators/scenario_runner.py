@@ -206,7 +206,8 @@ class ScenarioRun:
             tablet.post(f"{path}/vitals/nibp/{proposals[0]['id']}/accept", {"confirm": a.confirm}, "NIBP overnemen")
             return "bemanning: NIBP overgenomen"
         if a.action == "entry":
-            tablet.post(path + "/entries", {"kind": a.kind, "data": a.data, "confirm": a.confirm}, f"invoer {a.kind}")
+            tablet.post(path + "/entries", {"kind": a.kind, "data": a.data, "confirm": a.confirm,
+                                            "confirm_repeat": a.confirm}, f"invoer {a.kind}")
             return f"bemanning: invoer {a.kind}"
         if a.action == "vitals":
             tablet.post(path + "/vitals", {**a.values, "confirm": a.confirm}, "vitale parameters")

@@ -31,6 +31,8 @@ class EntryEnvelope(BaseModel):
     model_config = ConfigDict(extra="forbid")
     clinical_time: datetime | None = Field(default=None, description="wanneer waargenomen/gegeven (met UTC-offset); standaard nu")
     confirm: bool = Field(default=False, description="bevestigt ongebruikelijke (maar mogelijke) waarden")
+    confirm_repeat: bool = Field(default=False, description="medicatie: hetzelfde middel binnen het herhaalvenster "
+                                                            "bewust nogmaals gegeven")
     nagekomen: bool = Field(default=False, description="nagekomen aanvulling na de overdracht")
     source: str = Field(default="manual", pattern=SOURCE_PATTERN)
 

@@ -77,7 +77,7 @@ def rit_router(service: EdgeService) -> APIRouter:
     def add_entry(rit_id: str, body: Annotated[NewEntry, Body()], who: Actor = Who, key: IdempotencyKey | None = Key) -> dict:
         return service.add_entry(rit_id, body.kind, body.data, actor=who, clinical_time=body.clinical_time,
                                  confirm=body.confirm, nagekomen=body.nagekomen, source=body.source,
-                                 idempotency=key)
+                                 idempotency=key, confirm_repeat=body.confirm_repeat)
 
     @api.post("/rits/{rit_id}/entries/{entry_id}/correct", status_code=201,
               summary="Invoer corrigeren (het origineel blijft zichtbaar als gecorrigeerd)")
