@@ -97,7 +97,7 @@ class FhirPusher:
                        " SELECT rit_id, seq, applied_at, ? FROM seh_versions", [now])
         sent = 0
         for row in self.store.query(
-                "SELECT o.rit_id, o.seq, o.attempts, v.form_json FROM seh_fhir_outbox o"
+                "SELECT o.rit_id, o.seq, o.attempts FROM seh_fhir_outbox o"
                 " JOIN seh_versions v USING (rit_id, seq)"
                 " WHERE o.done_at IS NULL AND o.next_attempt_at <= ?"
                 " AND o.seq = (SELECT min(seq) FROM seh_fhir_outbox p WHERE p.rit_id = o.rit_id AND p.done_at IS NULL)"
@@ -112,7 +112,8 @@ class FhirPusher:
 
         rit_id, seq = row["rit_id"], row["seq"]
         try:
-            bundle = rit_bundle(json.loads(row["form_json"]), bundle_type="transaction", seh_name=self.seh_name,
+            # versions are stored as the messages that made them: rebuilt here (seh/versions.py)
+            bundle = rit_bundle(self.store.version_form(rit_id, seq), bundle_type="transaction", seh_name=self.seh_name,
                                 version=seq)
         except (FhirInvalid, KeyError, ValueError) as exc:
             # A form the mapping cannot express will not improve by waiting: record and go on.
