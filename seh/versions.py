@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlite_utils
 
-from edge.form.model import COLLECTIONS, HISTORY_KINDS
+from edge.form.model import COLLECTIONS, HISTORY_KINDS, LATER_HISTORY_KINDS
 from edge.form.shape import form_problem
 from edge.wire.canonical import merge_patch_apply, merge_patch_create
 from edge.wire.form_hash import CanonicalForm
@@ -31,7 +31,8 @@ from edge.wire.form_hash import CanonicalForm
 CHECKPOINT_EVERY = 64  # versions between two stored copies of the current form
 CACHE_RITS = 1024  # current forms kept in memory (the rits that are on their way in)
 FINAL_STATUSES = ("overdracht", "geannuleerd")
-_COLLECTION_PATHS = tuple(sorted(set(COLLECTIONS.values()) | {("history", kind) for kind in HISTORY_KINDS}))
+_COLLECTION_PATHS = tuple(sorted(set(COLLECTIONS.values())
+                                 | {("history", kind) for kind in (*HISTORY_KINDS, *LATER_HISTORY_KINDS)}))
 
 
 def pack(value: Any) -> bytes:
