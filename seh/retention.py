@@ -89,7 +89,7 @@ def storage(db: sqlite_utils.Database, path: Path) -> dict[str, Any]:
         "wal_bytes": wal.stat().st_size if wal.exists() else 0,
         # rowid order is arrival order: the first row is the oldest, found without a scan
         "oldest_rit_at": _first(db, "SELECT first_received_at FROM seh_rits ORDER BY rowid LIMIT 1"),
-        "oldest_message_at": _first(db, "SELECT received_at FROM seh_messages ORDER BY rowid LIMIT 1"),
+        "oldest_message_at": _first(db, "SELECT applied_at FROM seh_versions ORDER BY id LIMIT 1"),
         "checked_at": utc_now(),
     }
 

@@ -147,6 +147,8 @@ class SehStore(Store):
     def _apply_one(self, db, env: Envelope, staged: dict[str, Current]) -> list[ReceiptToSend]:
         msg_id, rit_id = str(env.msg_id), str(env.rit_id)
         topic = self.reply_topic(env.vehicle_id)
+        if db.execute("SELECT 1 FROM seh_versions WHERE msg_id = ?", [msg_id]).fetchone():
+            return [ReceiptToSend(topic, msg_id, rit_id, env.seq, "delivered")]  # a redelivery: applied once
         seen = db.execute("SELECT outcome, reason, seq FROM seh_messages WHERE msg_id = ?", [msg_id]).fetchone()
         if seen:
             # A redelivery or replay: never applied twice, answered as before.
@@ -219,10 +221,10 @@ class SehStore(Store):
         db.execute(
             "INSERT INTO seh_versions (rit_id, seq, msg_id, status, kind, body, form_sha256, applied_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [rit_id, env.seq, msg_id, env.status, env.kind, versions.pack(env.body), env.form_sha256, now],
+            [rit_id, env.seq, msg_id, env.status, env.kind, versions.pack(env.body), bytes.fromhex(env.form_sha256),
+             now],
         )
         self._checkpoint_if_due(db, env, form)
-        self._record(db, env, topic, "applied", applied_at=now)
         if env.kind == "snapshot":
             db.execute("DELETE FROM seh_resyncs WHERE rit_id = ?", [rit_id])
         if rit is None or rit["awaiting_snapshot"] or env.kind == "snapshot":
@@ -238,13 +240,16 @@ class SehStore(Store):
     def _checkpoint_if_due(db, env: Envelope, form: dict) -> None:
         """Store the whole current form now and then (see seh/versions.py), never per message."""
         rit_id = str(env.rit_id)
-        if env.kind != "snapshot":
+        if env.kind == "snapshot":
+            packed = None  # the snapshot's own body is the checkpoint: no second copy
+        else:
             stored = db.execute("SELECT seq FROM seh_forms WHERE rit_id = ?", [rit_id]).fetchone()
             due = stored is None or env.seq - stored[0] >= versions.CHECKPOINT_EVERY
             if not due and env.status not in versions.FINAL_STATUSES:
                 return
+            packed = versions.pack(form)
         db.execute("INSERT INTO seh_forms (rit_id, seq, form) VALUES (?, ?, ?) ON CONFLICT(rit_id) DO UPDATE"
-                   " SET seq = excluded.seq, form = excluded.form", [rit_id, env.seq, versions.pack(form)])
+                   " SET seq = excluded.seq, form = excluded.form", [rit_id, env.seq, packed])
 
     def _drain_held(self, db, rit_id: str, staged: dict[str, Current]) -> list[ReceiptToSend]:
         receipts = []
@@ -346,8 +351,11 @@ class SehStore(Store):
         return row
 
     def versions(self, rit_id: str) -> list[dict[str, Any]]:
-        return self.query("SELECT seq, msg_id, status, kind, applied_at, form_sha256 FROM seh_versions"
+        rows = self.query("SELECT seq, msg_id, status, kind, applied_at, form_sha256 FROM seh_versions"
                           " WHERE rit_id = ? ORDER BY seq", [rit_id])
+        for row in rows:
+            row["form_sha256"] = row["form_sha256"].hex()
+        return rows
 
     def version_form(self, rit_id: str, seq: int) -> dict | None:
         """The form as the SEH had it after message ``seq``, rebuilt from the messages."""

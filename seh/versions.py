@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import threading
-import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -27,23 +26,13 @@ from edge.form.model import COLLECTIONS, HISTORY_KINDS, LATER_HISTORY_KINDS
 from edge.form.shape import form_problem
 from edge.wire.canonical import merge_patch_apply, merge_patch_create
 from edge.wire.form_hash import CanonicalForm
+from edge.wire.packed import pack, unpack
 
 CHECKPOINT_EVERY = 64  # versions between two stored copies of the current form
 CACHE_RITS = 1024  # current forms kept in memory (the rits that are on their way in)
 FINAL_STATUSES = ("overdracht", "geannuleerd")
 _COLLECTION_PATHS = tuple(sorted(set(COLLECTIONS.values())
                                  | {("history", kind) for kind in (*HISTORY_KINDS, *LATER_HISTORY_KINDS)}))
-
-
-def pack(value: Any) -> bytes:
-    """Compact JSON, deflated: a form's keys repeat in every entry and compress well."""
-    return zlib.compress(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), 1)
-
-
-def unpack(blob: bytes | str) -> Any:
-    if isinstance(blob, str):  # a checkpoint written as plain JSON (e.g. by a repair by hand)
-        return json.loads(blob)
-    return json.loads(zlib.decompress(blob))
 
 
 def migrate_versions(db: sqlite_utils.Database) -> None:
@@ -62,19 +51,23 @@ def migrate_versions(db: sqlite_utils.Database) -> None:
             updated_at TEXT NOT NULL
         )"""
     )
-    db.execute("CREATE TABLE seh_forms (rit_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, form BLOB NOT NULL)")
+    # form NULL: the version at seq is a snapshot, whose body is the form (no second copy).
+    db.execute("CREATE TABLE seh_forms (rit_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, form BLOB)")
+    # Rows in arrival order (a rowid table fills its pages; a key of (rit_id, seq) would be
+    # written all over the tree with 200 rits at once); the applied message's record, too:
+    # seh_messages keeps only messages that are held, refused or superseded.
     db.execute(
         """CREATE TABLE seh_versions_new (
+            id INTEGER PRIMARY KEY,
             rit_id TEXT NOT NULL,
             seq INTEGER NOT NULL,
             msg_id TEXT NOT NULL,
             status TEXT NOT NULL,
             kind TEXT NOT NULL,
             body BLOB NOT NULL,
-            form_sha256 TEXT NOT NULL,
-            applied_at TEXT NOT NULL,
-            PRIMARY KEY (rit_id, seq)
-        ) WITHOUT ROWID"""
+            form_sha256 BLOB NOT NULL,
+            applied_at TEXT NOT NULL
+        )"""
     )
     db.execute("INSERT INTO seh_rits_new SELECT rit_id, vehicle_id, seq, status, form_sha256, awaiting_snapshot,"
                " first_received_at, updated_at FROM seh_rits")
@@ -86,14 +79,18 @@ def migrate_versions(db: sqlite_utils.Database) -> None:
         before = previous.get(rit_id)
         kind, body = ("snapshot", form) if before is None else ("patch", merge_patch_create(before, form))
         previous[rit_id] = form
-        db.execute("INSERT INTO seh_versions_new VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   [rit_id, seq, msg_id, status, kind, pack(body), sha, applied_at])
+        db.execute("INSERT INTO seh_versions_new (rit_id, seq, msg_id, status, kind, body, form_sha256, applied_at)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [rit_id, seq, msg_id, status, kind, pack(body),
+                                                         bytes.fromhex(sha), applied_at])
     for rit_id, seq, form_json in db.execute("SELECT rit_id, seq, form_json FROM seh_rits").fetchall():
         db.execute("INSERT INTO seh_forms VALUES (?, ?, ?)", [rit_id, seq, pack(json.loads(form_json))])
     db.execute("DROP TABLE seh_rits")
     db.execute("DROP TABLE seh_versions")
     db.execute("ALTER TABLE seh_rits_new RENAME TO seh_rits")
     db.execute("ALTER TABLE seh_versions_new RENAME TO seh_versions")
+    db.execute("CREATE UNIQUE INDEX seh_versions_rit ON seh_versions(rit_id, seq)")
+    db.execute("CREATE UNIQUE INDEX seh_versions_msg ON seh_versions(msg_id)")
+    db.execute("DELETE FROM seh_messages WHERE outcome = 'applied'")
     # The gap watch looks at held messages only: without this it scanned every stored message.
     db.execute("CREATE INDEX seh_messages_held_since ON seh_messages(received_at) WHERE outcome = 'held'")
     db.execute("CREATE INDEX seh_rits_finished ON seh_rits(updated_at) WHERE status IN ('overdracht', 'geannuleerd')")
@@ -125,7 +122,8 @@ def version_form(db: sqlite_utils.Database, rit_id: str, seq: int) -> dict | Non
     start = db.execute("SELECT max(seq) FROM seh_versions WHERE rit_id = ? AND seq <= ? AND kind = 'snapshot'",
                        [rit_id, seq]).fetchone()[0]
     checkpoint = db.execute("SELECT seq, form FROM seh_forms WHERE rit_id = ?", [rit_id]).fetchone()
-    if checkpoint is not None and checkpoint[0] <= seq and (start is None or checkpoint[0] >= start):
+    if checkpoint is not None and checkpoint[1] is not None and checkpoint[0] <= seq and (
+            start is None or checkpoint[0] >= start):
         form, since = unpack(checkpoint[1]), checkpoint[0]
     elif start is not None:
         form = unpack(db.execute("SELECT body FROM seh_versions WHERE rit_id = ? AND seq = ?",

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge.wire.canonical import merge_patch_apply
+from edge.wire.packed import unpack
 
 ENTRY_MARKERS = ("clinical_time", "position")  # what every form item carries (edge/form/model.entry_item)
 
@@ -91,18 +91,17 @@ def seh_form_json(seh_db: Path, rit_id: str) -> str | None:
         row = conn.execute("SELECT seq, form FROM seh_forms WHERE rit_id = ?", [rit_id]).fetchone()
         if row is None:
             return None
+        if row[1] is None:  # the checkpoint is a snapshot message's own body
+            row = (row[0], conn.execute("SELECT body FROM seh_versions WHERE rit_id = ? AND seq = ?",
+                                        [rit_id, row[0]]).fetchone()[0])
         patches = conn.execute("SELECT body FROM seh_versions WHERE rit_id = ? AND seq > ? ORDER BY seq",
                                [rit_id, row[0]]).fetchall()
-    if not patches:
-        return _stored_text(row[1])
-    form = json.loads(_stored_text(row[1]))
+    if not patches and isinstance(row[1], str):
+        return row[1]
+    form = unpack(row[1])
     for (body,) in patches:
-        form = merge_patch_apply(form, json.loads(_stored_text(body)))
+        form = merge_patch_apply(form, unpack(body))
     return json.dumps(form)
-
-
-def _stored_text(blob: bytes | str) -> str:
-    return blob if isinstance(blob, str) else zlib.decompress(blob).decode("utf-8")
 
 
 def check_seh(seh_db: Path, rit_id: str, acknowledged: Iterable[str]) -> EntryCheck:

@@ -102,6 +102,9 @@ def test_retention_removes_a_finished_rit_everywhere_but_the_access_log_and_reus
         db.execute("INSERT INTO seh_fhir_access (at, who, action, rit_id) VALUES (?, 'arts', 'read', ?)",
                    [utc_now(), victim])
         db.execute("INSERT INTO seh_resyncs (rit_id, requested_at) VALUES (?, '2020-01-01T00:00:00.000Z')", [victim])
+    stale = old[0].update()
+    stale["seq"] = 2  # a late duplicate under a new msg_id: refused, and kept in seh_messages
+    assert apply(store, stale) == "rejected"
     store.dead_letter(DeadLetter.of(f"ritlink/v1/seh/{SEH}/from/ambu-10/rit/{victim}", b"{", "malformed"))
     # Finished eight days ago: past the default period of seven.
     with store.write() as db:
