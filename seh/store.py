@@ -17,13 +17,13 @@ import sqlite_utils
 
 from edge.wire import dead_letter
 from edge.wire.canonical import form_sha256
-from edge.wire.form_hash import CanonicalForm
 from edge.wire.contract import Envelope, receipt_topic
 from edge.store.db import Migration, Store, is_disk_full
 from edge.wire.contract import utc_now
 from edge.wire.dead_letter import DeadLetter
 from seh import feedback, retention, versions
 from seh.fhir_push import migrate_fhir
+from seh.canonical_cache import CanonicalCache
 from seh.versions import Current, FormCache
 
 
@@ -166,7 +166,7 @@ class SehStore(Store):
         if env.kind == "snapshot":
             if form_sha256(env.body) != env.form_sha256:
                 return [self._reject(db, env, topic, "form_sha256 does not match the snapshot")]
-            staged[rit_id] = Current(env.seq, env.form_sha256, env.body, CanonicalForm())
+            staged[rit_id] = Current(env.seq, env.form_sha256, env.body, CanonicalCache())
             receipts = [self._apply_now(db, env, topic, rit, env.body)]
         elif rit is None or rit["awaiting_snapshot"] or env.seq > rit["seq"] + 1:
             self._record(db, env, topic, "held", envelope=env)
@@ -187,7 +187,7 @@ class SehStore(Store):
         current = self.forms.get(rit_id, rit["seq"], rit["form_sha256"])
         if current is None:
             current = Current(rit["seq"], rit["form_sha256"], versions.version_form(db, rit_id, rit["seq"]),
-                              CanonicalForm())
+                              CanonicalCache())
         return current
 
     def _apply_patch(self, db, env: Envelope, topic: str, rit: dict, staged: dict[str, Current]) -> ReceiptToSend:
@@ -197,10 +197,9 @@ class SehStore(Store):
         form, canonical = current.patched(env.body)
         if problem := versions.patched_form_problem(form, env.body):
             return self._reject(db, env, topic, f"form: {problem}", poison=True)
-        try:
-            sha = canonical.sha256(form)[1]
-        except (TypeError, AttributeError, KeyError):  # a shape the canonical cache does not know
-            sha, canonical = form_sha256(form), CanonicalForm()
+        sha = canonical.sha256(form)
+        if sha != env.form_sha256:  # before asking for a resync: the full encoding decides
+            sha, canonical = form_sha256(form), CanonicalCache()
         if sha != env.form_sha256:
             db.execute("UPDATE seh_rits SET awaiting_snapshot = 1 WHERE rit_id = ?", [rit_id])
             self._note_resync(db, rit_id)

@@ -25,8 +25,8 @@ import sqlite_utils
 from edge.form.model import COLLECTIONS, HISTORY_KINDS, LATER_HISTORY_KINDS
 from edge.form.shape import form_problem
 from edge.wire.canonical import merge_patch_apply, merge_patch_create
-from edge.wire.form_hash import CanonicalForm
 from edge.wire.packed import pack, unpack
+from seh.canonical_cache import CanonicalCache
 
 CHECKPOINT_EVERY = 64  # versions between two stored copies of the current form
 CACHE_RITS = 1024  # current forms kept in memory (the rits that are on their way in)
@@ -139,20 +139,6 @@ def version_form(db: sqlite_utils.Database, rit_id: str, seq: int) -> dict | Non
 
 
 # -- checking and hashing in proportion to the patch ------------------------------------
-def touched_entries(patch: Any) -> list[str]:
-    """The entry ids a patch adds, corrects or removes in the form's collections."""
-    ids: list[str] = []
-    if not isinstance(patch, dict):
-        return ids
-    for path in _COLLECTION_PATHS:
-        node: Any = patch
-        for key in path:
-            node = node.get(key) if isinstance(node, dict) else None
-        if isinstance(node, dict):
-            ids.extend(node)
-    return ids
-
-
 def patched_form_problem(form: dict, patch: Any) -> str | None:
     """``form_problem`` of the patched form, looking only at what the patch touched (the form
     before it passed the same check): the untouched items of each collection are left out."""
@@ -182,16 +168,13 @@ class Current:
     seq: int
     sha: str
     form: dict
-    canonical: CanonicalForm
+    canonical: CanonicalCache
 
-    def patched(self, patch: Any) -> tuple[dict, CanonicalForm]:
-        """The patched form (copy on write: readers may hold the old one) and a canonical
-        cache that no longer trusts the entries the patch touched."""
-        canonical = CanonicalForm()
-        canonical._items = dict(self.canonical._items)  # noqa: SLF001 (a copy; cheap beside re-serialising)
-        for entry_id in touched_entries(patch):
-            canonical.invalidate(entry_id)
-        return merge_patch_apply(self.form, patch), canonical
+    def patched(self, patch: Any) -> tuple[dict, CanonicalCache]:
+        """The patched form (copy on write: readers may hold the old one) and its canonical
+        cache, re-encoded where the patch touched it."""
+        form = merge_patch_apply(self.form, patch)
+        return form, self.canonical.patched(form, patch)
 
 
 class FormCache:

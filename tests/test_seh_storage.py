@@ -16,6 +16,7 @@ from edge.wire.canonical import form_sha256
 from edge.wire.contract import parse_envelope, utc_now
 from edge.wire.dead_letter import DeadLetter
 from seh import feedback, versions
+from seh.canonical_cache import CanonicalCache
 from seh.store import SehStore
 
 SEH = "seh-umcu"
@@ -63,6 +64,39 @@ def test_a_resync_snapshot_restarts_the_rebuild(store):
     assert apply(store, after) == "delivered"
     assert form_sha256(store.version_form(stream.rit_id, after["seq"])) == after["form_sha256"]
     assert form_sha256(store.version_form(stream.rit_id, 2)) != after["form_sha256"]
+
+
+def test_the_canonical_cache_gives_the_bytes_of_the_full_encoding(store):
+    """Entries added, corrected, removed, a collection replaced, views changed: every step's
+    hash from the cache equals the full canonical encoding's."""
+    import random
+
+    from edge.wire.canonical import merge_patch_apply
+
+    rng = random.Random(5)
+    stream = RitStream("ambu-4", seed=4)
+    stream.grow(30)
+    form, cache = stream.form, CanonicalCache()
+    assert cache.sha256(form) == form_sha256(form)
+    for step in range(300):
+        ids = list(form["vitals"])
+        choice = rng.random()
+        if choice < 0.4 or not ids:
+            patch = {"vitals": {f"e{step}": stream.entry()}}
+        elif choice < 0.6:
+            patch = {"vitals": {rng.choice(ids): {"corrected_by": f"e{step}"}}}
+        elif choice < 0.7:
+            patch = {"vitals": {rng.choice(ids): None}}
+        elif choice < 0.8:
+            patch = {"history": {"vehicle_position": {f"p{step}": {"position": step, "eta": "12:00"}}},
+                     "times": {"eta": f"12:{step % 60:02d}"}}
+        elif choice < 0.9:
+            patch = {"medications": {f"m{step}": {"position": step, "text": "ä€ \u2028"}}, "status": "update"}
+        else:
+            patch = {"remarks": None} if "remarks" in form else {"remarks": {"r": {"position": 1}}}
+        form = merge_patch_apply(form, patch)
+        cache = cache.patched(form, patch)
+        assert cache.sha256(form) == form_sha256(form), (step, patch)
 
 
 def _finished_rit(store: SehStore, seed: int, updates: int = 40) -> RitStream:
