@@ -346,7 +346,9 @@ class SehStore(Store):
                 return None
             row = rows[0]
             cached = self.forms.get(rit_id, row["seq"], row["form_sha256"])
-            row["form"] = cached.form if cached else versions.version_form(self.db, rit_id, row["seq"])
+            # A copy for the reader (pages may change what they get; the cache must not change).
+            row["form"] = json.loads(json.dumps(cached.form)) if cached else versions.version_form(
+                self.db, rit_id, row["seq"])
         return row
 
     def versions(self, rit_id: str) -> list[dict[str, Any]]:
