@@ -98,6 +98,16 @@ class Receivers:
             return cpu_seconds(os.getpid())  # the responder lives in this process (an upper bound)
         return sum(cpu_seconds(pid) for pid in self.pids())
 
+    def state(self) -> str:
+        """Each receiver's own view at the end: transactions, largest batch, queue depth."""
+        parts = []
+        for proc in self.procs:
+            status = proc.get("/-/status").json()
+            batches = status.get("batches", {})
+            parts.append(f"{batches.get('count')} tx / {batches.get('messages')} msgs, largest {batches.get('largest')},"
+                         f" inbox {status.get('inbox')}")
+        return "; ".join(parts)
+
     def stop(self) -> None:
         if self.raw_client is not None:
             self.raw_client.disconnect()
@@ -231,6 +241,8 @@ def steady(work: Path, broker: Mosquitto, vehicles: int, receivers: int, raw: bo
         outcome.seconds = elapsed
         outcome.receiver_cpu = (system.cpu() - cpu0) / elapsed
         outcome.broker_cpu = (cpu_seconds(broker.process.pid) - broker0) / elapsed
+        if not raw:
+            print(f"  {vehicles} vehicles, {receivers} receiver(s): {system.state()}", flush=True)
         return outcome
     finally:
         fleet.close()

@@ -69,6 +69,7 @@ class SehReceiver:
         self._apply_thread = threading.Thread(target=self._apply_loop, name="seh-apply", daemon=True)
         self._purge_thread = threading.Thread(target=self._purge_loop, name="seh-purge", daemon=True)
         self.counters: dict[str, int] = {}  # receipts sent by type, plus "held"
+        self.batches = {"count": 0, "messages": 0, "largest": 0}  # transactions of the apply worker
         self.refused: dict[str, int] = {}  # dead letters by reason code, since this process started
         self.unstored_dead_letters = 0  # dead letters the store could not keep (e.g. disk full)
 
@@ -141,6 +142,9 @@ class SehReceiver:
                     break
                 batch.append(more)
             self._apply_messages(batch)
+            self.batches["count"] += 1
+            self.batches["messages"] += len(batch)
+            self.batches["largest"] = max(self.batches["largest"], len(batch))
             if self._inbox.empty():
                 self._caught_up_at = utc_now()
 
@@ -197,7 +201,7 @@ class SehReceiver:
 
     def status(self) -> dict:
         return {**self.health(), "receipts": dict(self.counters), "refused_by_reason": dict(self.refused),
-                "live_vehicles": len(self._live)}
+                "live_vehicles": len(self._live), "batches": dict(self.batches), "inbox": self._inbox.qsize()}
 
     def handle(self, topic: str, payload: bytes, properties=None) -> list[ReceiptToSend]:
         """Validate, apply and answer one message (a batch of one)."""
