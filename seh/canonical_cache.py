@@ -27,6 +27,19 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+_KEYS: dict[str, str] = {}
+
+
+def _key(key: str) -> str:
+    """A member name's JSON text; the form's own names repeat in every message."""
+    text = _KEYS.get(key)
+    if text is None:
+        text = _dumps(key)
+        if len(_KEYS) < 1000:  # hostile forms may bring any names: keep only the first thousand
+            _KEYS[key] = text
+    return text
+
+
 class _Collection:
     __slots__ = ("keys", "members", "text")
 
@@ -89,7 +102,7 @@ class CanonicalCache:
                 cached = self._collections[path] = _Collection.of(value)
             return cached.joined()
         if path in _PARENT_PATHS and isinstance(value, dict):
-            return "{" + ",".join(f"{_dumps(k)}:{self._encode(value[k], (*path, k))}" for k in sorted(value)) + "}"
+            return "{" + ",".join(f"{_key(k)}:{self._encode(value[k], (*path, k))}" for k in sorted(value)) + "}"
         return _dumps(value)
 
 

@@ -253,13 +253,13 @@ class SehStore(Store):
     def _drain_held(self, db, rit_id: str, staged: dict[str, Current]) -> list[ReceiptToSend]:
         receipts = []
         while True:
-            rit = _rit(db, rit_id)
-            nxt = db.execute(
-                "SELECT envelope_json, reply_topic FROM seh_messages WHERE rit_id = ? AND outcome = 'held' AND seq = ?",
-                [rit_id, rit["seq"] + 1],
-            ).fetchone()
-            if not nxt or rit["awaiting_snapshot"]:
+            nxt = db.execute(  # one indexed lookup: the held successor of the rit's current seq
+                "SELECT m.envelope_json, m.reply_topic FROM seh_rits r JOIN seh_messages m"
+                " ON m.rit_id = r.rit_id AND m.outcome = 'held' AND m.seq = r.seq + 1"
+                " WHERE r.rit_id = ? AND r.awaiting_snapshot = 0", [rit_id]).fetchone()
+            if not nxt:
                 return receipts
+            rit = _rit(db, rit_id)
             held = Envelope.model_validate_json(nxt[0])
             db.execute("DELETE FROM seh_messages WHERE msg_id = ?", [str(held.msg_id)])
             receipt = self._apply_patch(db, held, nxt[1], rit, staged)
