@@ -198,3 +198,36 @@ def test_the_gap_watch_reads_the_held_messages_through_their_index(store):
     plan = " ".join(r["detail"] for r in store.query(
         "EXPLAIN QUERY PLAN SELECT rit_id FROM seh_messages WHERE outcome = 'held' AND received_at <= '2030'"))
     assert "seh_messages_held_since" in plan and "SCAN seh_messages" not in plan, plan
+
+
+def test_an_seh_database_of_full_copies_upgrades_to_versions_as_messages(tmp_path):
+    """Migration 5 turns the old full copy per version into snapshot + patches; every version
+    rebuilds to the hash it had, and the rit goes on from where it was."""
+    from edge.store.db import Store
+    from seh.store import SEH_MIGRATIONS
+
+    path = tmp_path / "seh.db"
+    old = Store(path, SEH_MIGRATIONS[:4])
+    stream = RitStream("ambu-5", seed=5)
+    forms = []
+    with old.write() as db:
+        for seq in range(1, 8):
+            if seq > 1:
+                stream.update()
+            form = json.loads(json.dumps(stream.form))
+            forms.append(form)
+            db.execute("INSERT INTO seh_versions VALUES (?, ?, ?, 'update', ?, ?, '2026-01-01T00:00:00.000Z')",
+                       [stream.rit_id, seq, f"m{seq}", json.dumps(form), form_sha256(form)])
+            db.execute("INSERT INTO seh_messages (msg_id, rit_id, vehicle_id, seq, outcome, reply_topic, received_at)"
+                       " VALUES (?, ?, 'ambu-5', ?, 'applied', 't', '2026-01-01T00:00:00.000Z')",
+                       [f"m{seq}", stream.rit_id, seq])
+        db.execute("INSERT INTO seh_rits VALUES (?, 'ambu-5', 7, 'update', ?, ?, 0, 't', 't')",
+                   [stream.rit_id, json.dumps(forms[-1]), form_sha256(forms[-1])])
+    old.close()
+    store = SehStore(path, SEH)
+    for seq, form in enumerate(forms, start=1):
+        assert form_sha256(store.version_form(stream.rit_id, seq)) == form_sha256(form)
+    assert [v["msg_id"] for v in store.versions(stream.rit_id)] == [f"m{i}" for i in range(1, 8)]
+    stream.seq = 7
+    assert apply(store, stream.update()) == "delivered"
+    store.close()
