@@ -25,22 +25,28 @@ from seh.store import SehStore  # noqa: E402
 BENCH = "seh_apply"
 
 
-def handle_times(work: Path, entries: int, updates: int) -> list[float]:
-    """ms per update handled by the receiver's own path (no broker: handle_batch of one)."""
-    store = SehStore(work / f"apply-{entries}.db", "seh-umcu")
-    receiver = SehReceiver(store, "seh-umcu", "127.0.0.1", 1)  # never started: handle() only
-    stream = RitStream("ambu-1", seed=entries)
-    stream.grow(entries)
-    topic = f"ritlink/v1/seh/seh-umcu/from/ambu-1/rit/{stream.rit_id}"
-    receiver.handle(topic, wire(stream.snapshot()))
-    samples = []
+def handle_times(work: Path, sizes: tuple[int, ...], updates: int) -> dict[int, list[float]]:
+    """ms per update handled by the receiver's own path (no broker: handle() of one message),
+    for forms of each size, interleaved so that every size sees the same machine load."""
+    rigs = []
+    for entries in sizes:
+        store = SehStore(work / f"apply-{entries}.db", "seh-umcu")
+        receiver = SehReceiver(store, "seh-umcu", "127.0.0.1", 1)  # never started: handle() only
+        stream = RitStream("ambu-1", seed=entries)
+        stream.grow(entries)
+        topic = f"ritlink/v1/seh/seh-umcu/from/ambu-1/rit/{stream.rit_id}"
+        receiver.handle(topic, wire(stream.snapshot()))
+        rigs.append((entries, store, receiver, stream, topic))
+    samples: dict[int, list[float]] = {entries: [] for entries in sizes}
     for _ in range(updates):
-        payload = wire(stream.update())
-        started = time.perf_counter()
-        answer = receiver.handle(topic, payload)
-        samples.append((time.perf_counter() - started) * 1000)
-        assert answer and answer[0].type == "delivered", answer
-    store.close()
+        for entries, _, receiver, stream, topic in rigs:
+            payload = wire(stream.update())
+            started = time.perf_counter()
+            answer = receiver.handle(topic, payload)
+            samples[entries].append((time.perf_counter() - started) * 1000)
+            assert answer and answer[0].type == "delivered", answer
+    for _, store, *_ in rigs:
+        store.close()
     return samples
 
 
@@ -88,8 +94,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="seh-apply-") as tmp:
         work = Path(tmp)
         commits = commit_times(work, updates)
-        at_10 = handle_times(work, 10, updates)
-        at_500 = handle_times(work, 500, updates)
+        handled = handle_times(work, (10, 500), updates)
+        at_10, at_500 = handled[10], handled[500]
         small = gap_watch_times(work, small_stored, updates)
         large = gap_watch_times(work, large_stored, updates)
     rows = [

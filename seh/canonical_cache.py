@@ -43,7 +43,7 @@ def _key(key: str) -> str:
 class _Collection:
     __slots__ = ("keys", "members", "text")
 
-    def __init__(self, keys: list[str], members: dict[str, str], text: str | None):
+    def __init__(self, keys: list[str], members: dict[str, str], text: bytes | None):
         self.keys, self.members, self.text = keys, members, text
 
     @classmethod
@@ -52,9 +52,10 @@ class _Collection:
         members = {k: f"{_dumps(k)}:{_dumps(items[k])}" for k in keys}
         return cls(keys, members, None)
 
-    def joined(self) -> str:
+    def joined(self) -> bytes:
+        """The collection's canonical bytes (UTF-8, encoded once per change, not per message)."""
         if self.text is None:
-            self.text = "{" + ",".join(map(self.members.__getitem__, self.keys)) + "}"
+            self.text = ("{" + ",".join(map(self.members.__getitem__, self.keys)) + "}").encode("utf-8")
         return self.text
 
 
@@ -93,17 +94,29 @@ class CanonicalCache:
         return CanonicalCache(collections)
 
     def sha256(self, form: dict[str, Any]) -> str:
-        return hashlib.sha256(self._encode(form, ()).encode("utf-8")).hexdigest()
+        digest = hashlib.sha256()
+        for part in self._parts(form, (), []):  # fed piece by piece: the big parts are never copied
+            digest.update(part)
+        return digest.hexdigest()
 
-    def _encode(self, value: Any, path: tuple[str, ...]) -> str:
+    def canonical(self, form: dict[str, Any]) -> bytes:
+        return b"".join(self._parts(form, (), []))
+
+    def _parts(self, value: Any, path: tuple[str, ...], out: list[bytes]) -> list[bytes]:
         if path in COLLECTION_PATHS and isinstance(value, dict):
             cached = self._collections.get(path)
             if cached is None:
                 cached = self._collections[path] = _Collection.of(value)
-            return cached.joined()
-        if path in _PARENT_PATHS and isinstance(value, dict):
-            return "{" + ",".join(f"{_key(k)}:{self._encode(value[k], (*path, k))}" for k in sorted(value)) + "}"
-        return _dumps(value)
+            out.append(cached.joined())
+        elif path in _PARENT_PATHS and isinstance(value, dict):
+            out.append(b"{")
+            for index, k in enumerate(sorted(value)):
+                out.append((("," if index else "") + _key(k) + ":").encode("utf-8"))
+                self._parts(value[k], (*path, k), out)
+            out.append(b"}")
+        else:
+            out.append(_dumps(value).encode("utf-8"))
+        return out
 
 
 def _at(form: Any, path: tuple[str, ...]) -> Any:

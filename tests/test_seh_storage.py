@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from bench._seh_messages import RitStream, wire
-from edge.wire.canonical import form_sha256
+from edge.wire.canonical import canonical_json, form_sha256
 from edge.wire.contract import parse_envelope, utc_now
 from edge.wire.dead_letter import DeadLetter
 from seh import feedback, versions
@@ -97,6 +97,8 @@ def test_the_canonical_cache_gives_the_bytes_of_the_full_encoding(store):
         form = merge_patch_apply(form, patch)
         cache = cache.patched(form, patch)
         assert cache.sha256(form) == form_sha256(form), (step, patch)
+        if step % 50 == 0:
+            assert cache.canonical(form) == canonical_json(form)
 
 
 def _finished_rit(store: SehStore, seed: int, updates: int = 40) -> RitStream:
