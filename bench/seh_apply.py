@@ -63,7 +63,8 @@ def commit_times(work: Path, count: int) -> list[float]:
 
 
 def gap_watch_times(work: Path, stored: int, calls: int) -> list[float]:
-    """ms per gap-watch pass over a database with ``stored`` applied messages and a few held."""
+    """ms per gap-watch pass over a database with ``stored`` applied messages (and a tenth as
+    many refused ones) and a few held."""
     store = SehStore(work / f"gaps-{stored}.db", "seh-umcu")
     with store.write() as db:
         rows = ((f"r{i // 50}", i % 50 + 1, str(uuid.UUID(int=i)), b"\x01\x03\x00", b"\x00" * 32)
@@ -71,6 +72,11 @@ def gap_watch_times(work: Path, stored: int, calls: int) -> list[float]:
         db.conn.executemany("INSERT INTO seh_versions (rit_id, seq, msg_id, status, kind, body, form_sha256,"
                             " applied_at) VALUES (?, ?, ?, 'update', 'patch', ?, ?, '2026-01-01T00:00:00.000Z')",
                             rows)
+        # Refused and superseded messages stay in seh_messages (one in ten here), beside the held:
+        # the gap watch must find the held ones without reading the others.
+        db.conn.executemany("INSERT INTO seh_messages (msg_id, rit_id, vehicle_id, seq, outcome, reply_topic,"
+                            " received_at) VALUES (?, ?, 'ambu-1', 1, 'rejected', 't', '2026-01-01T00:00:00.000Z')",
+                            ((str(uuid.UUID(int=stored + i)), f"r{i // 50}") for i in range(stored // 10)))
         db.conn.executemany("INSERT INTO seh_messages (msg_id, rit_id, vehicle_id, seq, outcome, reply_topic,"
                             " received_at) VALUES (?, ?, 'ambu-1', 99, 'held', 't', strftime('%Y-%m-%dT%H:%M:%fZ'))",
                             ((str(uuid.uuid4()), f"held-{i}") for i in range(5)))
