@@ -35,6 +35,9 @@ BENCHMARKS: dict[str, tuple[list[str], int]] = {
     "gps_ingest": ([], 300),
     "ui_save_latency": ([], 600),
     "fault_soak": ([], 2400),
+    "seh_storage": ([], 600),
+    "seh_apply": ([], 900),
+    "national_load": ([], 2400),
 }
 
 

@@ -226,6 +226,9 @@ class SehSettings(_Common):
     fhir_push_url: str | None = Field(default=None, pattern=r"^https?://")
     fhir_push_token: str | None = None
     fhir_push_retry_max_s: float = Field(default=60.0, gt=0)
+    # Retention (seh/retention.py): finished rits are purged this long after their last
+    # message; the hospital's EPD holds the record. The access log is kept apart.
+    keep_finished_days: float = Field(default=7.0, ge=0)
 
 
 def _read_toml(path: Path | None) -> dict:

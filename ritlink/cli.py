@@ -23,7 +23,7 @@ EXIT_USAGE = 2
 # ``sub`` holds top-level commands and ``sim_sub`` the ``ritlink sim ...`` simulators.
 COMMAND_MODULES = [
     "ritlink.monitor", "ritlink.gps", "ritlink.ops", "ritlink.status", "ritlink.link", "ritlink.certs",
-    "ritlink.scenario",
+    "ritlink.scenario", "ritlink.seh_purge",
     "ritlink.export",
 ]
 
@@ -171,7 +171,8 @@ def cmd_seh(args: argparse.Namespace) -> int:
     broker = settings.broker
     receiver = SehReceiver(store, settings.seh_id, broker.host, broker.port,
                            instance=settings.instance, shared_group=settings.shared_group,
-                           tls=settings.tls, max_message_bytes=settings.max_message_bytes).start()
+                           tls=settings.tls, max_message_bytes=settings.max_message_bytes,
+                           keep_finished_s=settings.keep_finished_days * 86400).start()
     fhir_api, pusher = _seh_fhir(settings, store)
     app = create_app(store, receiver.health, receiver.mark_read, live_for=receiver.live_for,
                      status_extra=receiver.status, seh_name=settings.name or settings.seh_id, routers=[fhir_api],

@@ -81,7 +81,8 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     @app.get("/-/status")
     def status() -> dict:
-        return {"seh_id": store.seh_id, "rits": len(store.rits()), **status_extra(), "board": dict(render.counters)}
+        return {"seh_id": store.seh_id, "rits": len(store.rits()), **status_extra(), "board": dict(render.counters),
+                "storage": store.storage()}
 
     @app.get("/api/v1/rits")
     def rits() -> list[dict]:
@@ -150,12 +151,11 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     @app.get("/rits/{rit_id}/versies", response_class=HTMLResponse)
     def versions(request: Request, rit_id: str, seq: int | None = None) -> HTMLResponse:
-        found = store.query("SELECT seq, status, applied_at, form_json FROM seh_versions WHERE rit_id = ?"
-                            " ORDER BY seq", [rit_id])
+        found = store.versions(rit_id)
         if not found:
             raise HTTPException(404, "rit niet gevonden")
         chosen = next((v for v in found if v["seq"] == seq), None)
-        form = json.loads(chosen["form_json"]) if chosen else None
+        form = store.version_form(rit_id, seq) if chosen else None  # rebuilt from the messages
         return templates.TemplateResponse(request, "versions.html", {
             "seh_id": store.seh_id, "seh_name": name, "rit_id": rit_id, "versions": found, "theme": theme(request),
             "version_words": VERSION_WORDS, "form": form, "shown_seq": seq,

@@ -72,6 +72,7 @@ class FhirPusher:
         self.retry_max_s, self.poll_s, self.timeout_s = retry_max_s, poll_s, timeout_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="seh-fhir-push", daemon=True)
+        self._queued_up_to = 0  # seh_versions.id already queued (INSERT OR IGNORE covers a restart)
 
     def start(self) -> FhirPusher:
         self._thread.start()
@@ -93,11 +94,15 @@ class FhirPusher:
         """Queue newly applied versions, then send what is due; returns how many were sent."""
         now = utc_now()
         with self.store.write() as db:
+            # Only the versions applied since the last pass (ids grow): no scan of the history.
+            top = db.execute("SELECT coalesce(max(id), 0) FROM seh_versions").fetchone()[0]
             db.execute("INSERT OR IGNORE INTO seh_fhir_outbox (rit_id, seq, created_at, next_attempt_at)"
-                       " SELECT rit_id, seq, applied_at, ? FROM seh_versions", [now])
+                       " SELECT rit_id, seq, applied_at, ? FROM seh_versions WHERE id > ? AND id <= ?",
+                       [now, self._queued_up_to, top])
+            self._queued_up_to = top
         sent = 0
         for row in self.store.query(
-                "SELECT o.rit_id, o.seq, o.attempts, v.form_json FROM seh_fhir_outbox o"
+                "SELECT o.rit_id, o.seq, o.attempts FROM seh_fhir_outbox o"
                 " JOIN seh_versions v USING (rit_id, seq)"
                 " WHERE o.done_at IS NULL AND o.next_attempt_at <= ?"
                 " AND o.seq = (SELECT min(seq) FROM seh_fhir_outbox p WHERE p.rit_id = o.rit_id AND p.done_at IS NULL)"
@@ -112,7 +117,8 @@ class FhirPusher:
 
         rit_id, seq = row["rit_id"], row["seq"]
         try:
-            bundle = rit_bundle(json.loads(row["form_json"]), bundle_type="transaction", seh_name=self.seh_name,
+            # versions are stored as the messages that made them: rebuilt here (seh/versions.py)
+            bundle = rit_bundle(self.store.version_form(rit_id, seq), bundle_type="transaction", seh_name=self.seh_name,
                                 version=seq)
         except (FhirInvalid, KeyError, ValueError) as exc:
             # A form the mapping cannot express will not improve by waiting: record and go on.

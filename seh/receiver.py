@@ -1,9 +1,11 @@
 """The SEH's MQTT side: take the vehicles' form messages, apply them, send receipts.
 
-The message is applied (committed) inside on_message, before paho acknowledges it to the
-broker: a crash in between means the broker delivers it again, and the store answers the
-duplicate without applying it twice. Several receiver processes may share one feed with a
-shared subscription and one database (see seh/store.py).
+A message is acknowledged to the broker only after it is applied (committed): paho runs with
+manual acks, paho's network thread only queues the message, and one worker thread applies
+whatever has queued up in one write transaction (one fsync for the lot), then sends the
+receipts and the acks. A crash before the commit means the broker delivers the messages
+again, and the store answers a duplicate without applying it twice. Several receiver
+processes may share one feed with a shared subscription and one database (seh/store.py).
 
 Every payload is hostile until parsed within limits (edge/wire/safe_json) and checked against
 the contract and the form's shape. Each subscription has one guarded entry point: a refused
@@ -15,6 +17,7 @@ thread, the message is never acknowledged, and the broker hands it back after ev
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 
@@ -25,19 +28,26 @@ from edge.wire.contract import (ContractError, Receipt, live_problem, live_topic
 from edge.wire.contract import utc_now
 from edge.wire.dead_letter import DeadLetter, reason_code
 from edge.sync.mqtt_client import connect_async, loop_alive, make_client, publish_properties
+from seh import retention
 from seh.feedback import feedback_receipt_filter, feedback_receipt_topic, publish_topic
 from seh.store import ReceiptToSend, SehStore
 
 log = logging.getLogger("ritlink.seh")
 
 GAP_WAIT_S = 3.0  # how long a patch may wait for its predecessor before the SEH asks for a snapshot
+BATCH_MAX = 200  # messages applied in one transaction at most (bounds the write lock's hold)
 
 
 class SehReceiver:
     def __init__(self, store: SehStore, seh_id: str, host: str, port: int,
                  instance: str = "1", shared_group: str | None = None, tls=None,
-                 max_message_bytes: int = safe_json.DEFAULT_MAX_BYTES):
+                 max_message_bytes: int = safe_json.DEFAULT_MAX_BYTES,
+                 keep_finished_s: float = retention.DEFAULT_KEEP_S, purge_every_s: float = retention.PURGE_EVERY_S):
         self.store = store
+        self.instance = f"{seh_id}-{instance}"
+        self.keep_finished_s, self.purge_every_s = keep_finished_s, purge_every_s
+        self._inbox: queue.Queue = queue.Queue()
+        self._caught_up_at = utc_now()  # when the inbox was last empty after applying (gap watch)
         self.max_message_bytes = max_message_bytes
         self.tls = tls
         self.seh_id = seh_id
@@ -49,23 +59,31 @@ class SehReceiver:
         self.topic_filters.append(live_topic(seh_id, "+"))
         self._live: dict[str, dict] = {}
         self.client = make_client(f"ritlink-seh-{seh_id}-{instance}")
+        self.client.manual_ack_set(True)  # acked after the commit (see the module docstring)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.connected = threading.Event()
         self._stop = threading.Event()
         self._gap_thread = threading.Thread(target=self._watch_gaps, name="seh-gaps", daemon=True)
+        self._apply_thread = threading.Thread(target=self._apply_loop, name="seh-apply", daemon=True)
+        self._purge_thread = threading.Thread(target=self._purge_loop, name="seh-purge", daemon=True)
         self.counters: dict[str, int] = {}  # receipts sent by type, plus "held"
+        self.batches = {"count": 0, "messages": 0, "largest": 0}  # transactions of the apply worker
         self.refused: dict[str, int] = {}  # dead letters by reason code, since this process started
         self.unstored_dead_letters = 0  # dead letters the store could not keep (e.g. disk full)
 
     def start(self) -> SehReceiver:
+        self._apply_thread.start()
         connect_async(self.client, self.host, self.port, self.tls)
         self._gap_thread.start()
+        self._purge_thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
+        self._inbox.put(None)
+        self._apply_thread.join(5)
         self._gap_thread.join(3)
         self.client.disconnect()
         self.client.loop_stop()
@@ -84,22 +102,77 @@ class SehReceiver:
 
     # -- the one entry point of every subscription ----------------------------------
     def _on_message(self, client, userdata, message) -> None:
-        """Runs on paho's network thread: returns normally whatever the message holds."""
+        """Runs on paho's network thread: form messages go to the apply worker (acked after
+        its commit); live messages and feedback receipts are handled and acked here."""
+        if not (message.topic.endswith("/live") or message.topic.endswith("/feedback-receipt")):
+            self._inbox.put(message)
+            return
         try:
             if message.topic.endswith("/live"):
                 self._on_live(message.topic, message.payload)
-            elif message.topic.endswith("/feedback-receipt"):
-                self._feedback_receipt(message.topic, message.payload)
             else:
-                for receipt in self.handle(message.topic, message.payload, getattr(message, "properties", None)):
-                    self._send(receipt)
+                self._feedback_receipt(message.topic, message.payload)
         except Exception as exc:  # the last guard: log the type only, the message may hold patient data
-            if is_disk_full(exc):
-                self.counters["store_full"] = self.counters.get("store_full", 0) + 1
-                log.error("store full: message on %s not applied; its sender sends it again", _topic_kind(message.topic))
-                return
             log.error("handler failed on a %s message: %s", _topic_kind(message.topic), type(exc).__name__)
             self._dead_letter(message.topic, message.payload, f"internal: {type(exc).__name__}")
+        self._ack(message)
+
+    def _ack(self, message) -> None:
+        if message.qos > 0:
+            try:
+                self.client.ack(message.mid, message.qos)
+            except Exception as exc:  # a lost connection: the broker sends it again, applied once
+                log.warning("ack failed: %s", type(exc).__name__)
+
+    def _apply_loop(self) -> None:
+        """Take what has queued up (at most BATCH_MAX), apply it in one transaction, then send
+        the receipts and acks. Never ends on a bad message: each is guarded on its own."""
+        while not self._stop.is_set():
+            first = self._inbox.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < BATCH_MAX:
+                try:
+                    more = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._stop.set()
+                    break
+                batch.append(more)
+            self._apply_messages(batch)
+            self.batches["count"] += 1
+            self.batches["messages"] += len(batch)
+            self.batches["largest"] = max(self.batches["largest"], len(batch))
+            if self._inbox.empty():
+                self._caught_up_at = utc_now()
+
+    def _apply_messages(self, batch: list) -> None:
+        try:
+            answered = self.handle_batch([(m.topic, m.payload, getattr(m, "properties", None)) for m in batch])
+        except Exception as exc:
+            if is_disk_full(exc):
+                self.counters["store_full"] = self.counters.get("store_full", 0) + len(batch)
+                log.error("store full: %d messages not applied; they are not acked, the broker sends them again",
+                          len(batch))
+                time.sleep(1.0)
+                for message in batch:  # not acked: back in the queue after the broker's redelivery
+                    self._inbox.put(message)
+                return
+            log.error("batch of %d failed: %s; applying one by one", len(batch), type(exc).__name__)
+            answered = []
+            for m in batch:
+                try:
+                    answered += self.handle_batch([(m.topic, m.payload, getattr(m, "properties", None))])
+                except Exception as one:
+                    log.error("handler failed on a %s message: %s", _topic_kind(m.topic), type(one).__name__)
+                    self._dead_letter(m.topic, m.payload, f"internal: {type(one).__name__}")
+                    answered.append([])
+        for message, receipts in zip(batch, answered):
+            for receipt in receipts:
+                self._send(receipt)
+            self._ack(message)
 
     def _dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
         """Keep a refused message's trace (topic, hash, size, reason); never raises."""
@@ -128,10 +201,37 @@ class SehReceiver:
 
     def status(self) -> dict:
         return {**self.health(), "receipts": dict(self.counters), "refused_by_reason": dict(self.refused),
-                "live_vehicles": len(self._live)}
+                "live_vehicles": len(self._live), "batches": dict(self.batches), "inbox": self._inbox.qsize()}
 
     def handle(self, topic: str, payload: bytes, properties=None) -> list[ReceiptToSend]:
-        """Validate, apply and answer one message. Log lines carry ids only, never form data."""
+        """Validate, apply and answer one message (a batch of one)."""
+        return self.handle_batch([(topic, payload, properties)])[0]
+
+    def handle_batch(self, messages: list[tuple[str, bytes, object]]) -> list[list[ReceiptToSend]]:
+        """Validate each message, apply the valid ones in one transaction, and return per
+        message the receipts to send. Log lines carry ids only, never form data."""
+        answers: list[list[ReceiptToSend]] = [[] for _ in messages]
+        valid: list[tuple[int, object]] = []
+        for index, (topic, payload, properties) in enumerate(messages):
+            parsed = self._parse(topic, payload, properties)
+            if isinstance(parsed, list):
+                answers[index] = parsed
+            else:
+                valid.append((index, parsed))
+        if not valid:
+            return answers
+        results = self.store.apply_batch([env for _, env in valid])
+        for (index, env), result in zip(valid, results):
+            topic, payload, _ = messages[index]
+            if isinstance(result, Exception):
+                log.error("handler failed on a rit message: %s", type(result).__name__)
+                self._dead_letter(topic, payload, f"internal: {type(result).__name__}")
+                continue
+            answers[index] = self._account(topic, payload, env, result)
+        return answers
+
+    def _parse(self, topic: str, payload: bytes, properties):
+        """The envelope, or the receipts that refuse the message."""
         parts = topic.split("/")
         # ritlink/v1/seh/{seh}/from/{vehicle}/rit/{rit}
         if len(parts) != 8 or parts[2] != "seh" or parts[3] != self.seh_id or parts[6] != "rit":
@@ -150,7 +250,10 @@ class SehReceiver:
             log.warning("rejected msg %s for rit %s from %s: %s", correlation or "?", rit_id, vehicle_id, exc.reason)
             self._dead_letter(topic, payload, exc.reason)
             return [ReceiptToSend(reply, correlation or "", rit_id, 0, "rejected", exc.reason)]
-        receipts = self.store.apply(env)
+        return env
+
+    def _account(self, topic: str, payload: bytes, env, receipts: list[ReceiptToSend]) -> list[ReceiptToSend]:
+        vehicle_id, rit_id = env.vehicle_id, str(env.rit_id)
         for r in receipts:
             if r.poison:  # the patched form would not be a form: a dead letter too
                 # (a held patch refused later is traced by its msg_id: its payload is gone by now)
@@ -205,13 +308,29 @@ class SehReceiver:
         """Once a second: ask for snapshots where a gap has lasted, (re)send due feedback."""
         while not self._stop.wait(1.0):
             try:
-                for receipt in self.store.stalled_rits(GAP_WAIT_S):
+                for receipt in self.store.stalled_rits(GAP_WAIT_S, instance=self.instance,
+                                                       caught_up_at=self._caught_up_now()):
                     log.info("gap in rit %s after seq %d: asking for a snapshot", receipt.rit_id, receipt.seq)
                     self._send(receipt)
                 if self.connected.is_set():
                     self._send_feedback()
             except Exception:
                 log.exception("gap watch failed")
+
+    def _caught_up_now(self) -> str:
+        """Now, when nothing waits to be applied; else when the inbox was last empty."""
+        return utc_now() if self._inbox.empty() else self._caught_up_at
+
+    def _purge_loop(self) -> None:
+        """The periodic retention job: small batches with pauses, never blocking the apply."""
+        while not self._stop.wait(self.purge_every_s):
+            try:
+                counts = self.store.purge_finished(self.keep_finished_s, pause_s=0.05)
+                if any(counts.values()):
+                    log.info("retention: purged %d finished rits, %d dead letters", counts["rits"],
+                             counts["dead_letters"])
+            except Exception as exc:
+                log.error("retention pass failed: %s", type(exc).__name__)
 
     def _send_feedback(self) -> None:
         for row in self.store.due_feedback():

@@ -15,6 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edge.wire.canonical import merge_patch_apply
+from edge.wire.packed import unpack
+
 ENTRY_MARKERS = ("clinical_time", "position")  # what every form item carries (edge/form/model.entry_item)
 
 
@@ -82,10 +85,23 @@ def entry_occurrences(form_json: str, collection: str = "vitals") -> list[str]:
 
 
 def seh_form_json(seh_db: Path, rit_id: str) -> str | None:
-    """The SEH's stored form as text, straight from its database (not through a parser of ours)."""
+    """The SEH's current form as text, straight from its database (not through the SEH's
+    code): its stored checkpoint, with the stored patches after it applied (seh/versions.py)."""
     with sqlite3.connect(seh_db) as conn:
-        row = conn.execute("SELECT form_json FROM seh_rits WHERE rit_id = ?", [rit_id]).fetchone()
-    return row[0] if row else None
+        row = conn.execute("SELECT seq, form FROM seh_forms WHERE rit_id = ?", [rit_id]).fetchone()
+        if row is None:
+            return None
+        if row[1] is None:  # the checkpoint is a snapshot message's own body
+            row = (row[0], conn.execute("SELECT body FROM seh_versions WHERE rit_id = ? AND seq = ?",
+                                        [rit_id, row[0]]).fetchone()[0])
+        patches = conn.execute("SELECT body FROM seh_versions WHERE rit_id = ? AND seq > ? ORDER BY seq",
+                               [rit_id, row[0]]).fetchall()
+    if not patches and isinstance(row[1], str):
+        return row[1]
+    form = unpack(row[1])
+    for (body,) in patches:
+        form = merge_patch_apply(form, unpack(body))
+    return json.dumps(form)
 
 
 def check_seh(seh_db: Path, rit_id: str, acknowledged: Iterable[str]) -> EntryCheck:

@@ -13,7 +13,7 @@ from bench import _report as report
 from bench.run_all import BENCH_DIR, BENCHMARKS, bench_env, command
 
 # Seconds each smoke run may take on a busy two-core machine (the soak and chromium are slower).
-SMOKE_TIMEOUT_S = {"fault_soak": 240, "ui_save_latency": 90}
+SMOKE_TIMEOUT_S = {"fault_soak": 240, "ui_save_latency": 90, "national_load": 120}
 
 
 def test_every_benchmark_is_listed():

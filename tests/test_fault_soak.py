@@ -12,7 +12,7 @@ import sqlite3
 import pytest
 
 from simulators.fault_soak import Soak
-from simulators.soak_check import compare_entries, entry_occurrences
+from simulators.soak_check import compare_entries, entry_occurrences, seh_form_json
 
 
 @pytest.mark.slow
@@ -81,9 +81,10 @@ def tampered(seh_db, tmp_path, rit_id, change) -> object:
     copy = tmp_path / "seh-copy.db"
     with sqlite3.connect(seh_db) as source, sqlite3.connect(copy) as target:
         source.backup(target)
-    with sqlite3.connect(copy) as conn:
-        text = conn.execute("SELECT form_json FROM seh_rits WHERE rit_id = ?", [rit_id]).fetchone()[0]
-        conn.execute("UPDATE seh_rits SET form_json = ? WHERE rit_id = ?", [change(text), rit_id])
+    text = seh_form_json(copy, rit_id)
+    with sqlite3.connect(copy) as conn:  # the changed text becomes the checkpoint at the current seq
+        conn.execute("UPDATE seh_forms SET form = ?, seq = (SELECT seq FROM seh_rits WHERE rit_id = ?)"
+                     " WHERE rit_id = ?", [change(text), rit_id, rit_id])
     return copy
 
 

@@ -402,8 +402,10 @@ def test_one_unreadable_rit_shows_as_such_and_the_rest_of_the_board_stays(seh, c
     garbage = {"melding": "garbage", "patient": {"name": 5}, "vitals": {"e1": {"position": "x"}, "e2": {"position": 1}},
                "vehicle_position": {"eta": {"arrival_at": 17}}, "history": {"time": [1]}}
     with sqlite3.connect(tmp_path / "seh.db") as conn:
-        conn.execute("UPDATE seh_rits SET form_json = ? WHERE rit_id = ?", [json.dumps(garbage), bad])
-        conn.execute("UPDATE seh_versions SET form_json = ? WHERE rit_id = ?", [json.dumps(garbage), bad])
+        # (the current form's checkpoint, the version's message body and the header's hash)
+        conn.execute("UPDATE seh_forms SET form = ? WHERE rit_id = ?", [json.dumps(garbage), bad])
+        conn.execute("UPDATE seh_versions SET body = ? WHERE rit_id = ?", [json.dumps(garbage), bad])
+        conn.execute("UPDATE seh_rits SET form_sha256 = ? WHERE rit_id = ?", [form_sha256(garbage), bad])
     for path in ("/", "/bord/rijen"):
         page = seh.get(path)
         assert page.status_code == 200
