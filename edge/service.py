@@ -344,7 +344,12 @@ class EdgeService:
             log.error("store full: access log entry for %s of rit %s could not be written", action, rit_id)
             return self.store.read_unlogged(fn)
 
-    def rit_view(self, rit_id: str, *, actor: Actor) -> dict[str, Any]:
+    def rit_view(self, rit_id: str, *, actor: Actor, audit: bool = True) -> dict[str, Any]:
+        """One rit as the crew sees it. ``audit=False`` is for a refresh of what is already on
+        screen (the page header polls every second): the opening of the view is on the access
+        log, its refreshes are not (docs/form.md, "Access log"), and a refresh writes nothing."""
+        if not audit:
+            return self.store.read_unlogged(lambda tx: self._view(tx, rit_id))
         return self._read(lambda tx: self._view(tx, rit_id), actor, "rit.read", rit_id)
 
     def _view(self, tx: Tx, rit_id: str) -> dict[str, Any]:

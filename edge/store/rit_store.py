@@ -338,8 +338,9 @@ class EdgeStore(Store):
 
     # -- reading ----------------------------------------------------------------------------
     def read_unlogged(self, fn: Callable[[Tx], dict[str, Any]]) -> dict[str, Any]:
-        """Run a read when the access log cannot be written (store full): the crew must still
-        see the form. The caller logs that the access went unrecorded."""
+        """Run a read without an access-log row: when the log cannot be written (store full: the
+        crew must still see the form; the caller logs that the access went unrecorded), or for
+        a refresh of a view whose opening is on the log."""
         with self.lock:
             return fn(Tx(self, self.db))
 
