@@ -50,6 +50,7 @@ class EdgeService:
         # Set by the runtime: wakes the MQTT sender after a write; reports the link state.
         self.on_outbox_write: Callable[[], None] = lambda: None
         self.broker_connected: Callable[[], bool] = lambda: False
+        store.link_up = lambda: self.broker_connected()
         # The MQTT side's own state: its threads alive, dead letters (edge/sync/sender.MqttSync.health).
         self.sync_health: Callable[[], dict[str, Any]] = lambda: {}
         # Set by the runtime when a GPS is configured (edge/gps_runtime.GpsRuntime): the

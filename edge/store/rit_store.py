@@ -26,7 +26,7 @@ from edge.wire.contract import new_id
 from edge.store.db import Migration, Store, write_transaction
 from edge.wire.contract import utc_now
 from edge.errors import DomainError
-from edge.form.model import apply_entry_in_place, build_form, new_form
+from edge.form.model import COLLECTIONS, HISTORY_KINDS, LATER_HISTORY_KINDS, apply_entry_in_place, build_form, new_form
 from edge.wire.form_hash import CanonicalForm
 
 
@@ -197,14 +197,27 @@ def _write_form(db: sqlite_utils.Database, rit_id: str, form: dict[str, Any],
     return sha
 
 
+def collection_path(kind: str) -> tuple[str, ...]:
+    """Where an entry kind's items live in the form."""
+    if kind in HISTORY_KINDS or kind in LATER_HISTORY_KINDS:
+        return ("history", kind)
+    return COLLECTIONS[kind]
+
+
 class Tx:
     """One write transaction: the operations a service call composes atomically."""
 
-    def __init__(self, store: EdgeStore, db: sqlite_utils.Database):
+    def __init__(self, store: EdgeStore, db: sqlite_utils.Database, online: bool = False):
         self.store = store
         self.db = db
         self.touched: dict[str, Cached] = {}
         self.audit_detail: dict[str, Any] = {}
+        self.online = online  # the broker is connected: a message that can go now is frozen now
+        # Per rit, the collection items this transaction added or marked: the outbox patch.
+        self.items: dict[str, set[tuple[tuple[str, ...], str]]] = {}
+
+    def changed_items(self, rit_id: str) -> set[tuple[tuple[str, ...], str]]:
+        return self.items.get(rit_id, set())
 
     def row(self, rit_id: str) -> dict[str, Any]:
         rows = list(self.db.query("SELECT * FROM rits WHERE rit_id = ?", [rit_id]))
@@ -251,10 +264,14 @@ class Tx:
         form = self.form(rit_id)
         position = self.db.execute("SELECT coalesce(max(position), 0) FROM entries WHERE rit_id = ?",
                                    [rit_id]).fetchone()[0]
+        items = self.items.setdefault(rit_id, set())
         for raw in entries:
             position += 1
             entry = {"entry_id": new_id(), "recorded_at": utc_now(), **raw, "position": position}
+            path = collection_path(entry["kind"])
+            items.add((path, entry["entry_id"]))
             if entry.get("replaces"):
+                items.add((path, entry["replaces"]))
                 self._check_replaceable(rit_id, entry)
                 self.touched[rit_id].canonical.invalidate(entry["replaces"])  # gains corrected_by
             meta = {k: entry[k] for k in ("reason", "nagekomen", "withdrawn", "confirmed_unusual") if entry.get(k)}
@@ -269,7 +286,7 @@ class Tx:
             raw["entry_id"] = entry["entry_id"]  # the caller reports the ids it made
         sha = self.save(rit_id, form)
         if notify:
-            outbox.form_changed(self.db, rit_id, form, sha=sha)
+            outbox.form_changed(self.db, rit_id, form, sha=sha, touched=items, freeze=self.online)
         return form
 
     def _check_replaceable(self, rit_id: str, entry: dict[str, Any]) -> None:
@@ -296,6 +313,8 @@ class EdgeStore(Store):
         super().__init__(path, EDGE_MIGRATIONS, max_bytes)
         # Committed forms by rit_id: spares re-parsing and re-serialising a large form on every write.
         self._forms: dict[str, Cached] = {}
+        # Whether the broker is connected (the service sets it): lets a save freeze its message.
+        self.link_up: Callable[[], bool] = lambda: False
 
     def transact(self, fn: Callable[[Tx], dict[str, Any]], actor: Actor, action: str,
                  rit_id: str | None = None, idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
@@ -305,7 +324,7 @@ class EdgeStore(Store):
         access; the same key for a different request is refused.
         """
         with self.lock:
-            tx = Tx(self, self.db)
+            tx = Tx(self, self.db, self.link_up())
             try:
                 with write_transaction(self.db) as db:
                     if idempotency is not None and (prior := self._prior(db, idempotency)) is not None:
@@ -393,7 +412,9 @@ class EdgeStore(Store):
             return outbox.freeze(db, msg_id)
 
     def advance(self, msg_id: str, state: str, reason: str | None = None) -> dict | None:
-        with self.write() as db:
+        # "sent" and "delivered" are not fsynced on their own: lost in a power cut, the message
+        # is published again (same msg_id) and the SEH answers "delivered" again (sender.py).
+        with self.write(durable=state not in outbox.RECOVERABLE_STATES) as db:
             return outbox.advance_state(db, msg_id, state, reason)
 
     def mark_read_up_to(self, rit_id: str, seh_id: str, seq: int) -> None:
