@@ -22,7 +22,7 @@ from edge.form.entries import parse_data
 from edge.live.vitals import LiveVitals
 from edge.service import EdgeService
 from edge.store.audit import Actor
-from edge.store.rit_store import EdgeStore
+from edge.store.rit_store import CHECKPOINT_EVERY, EdgeStore
 from edge.sync.sender import MqttSync
 from edge.wire.canonical import form_sha256, merge_patch_apply
 from tests.harness.waiting import wait_until
@@ -200,3 +200,28 @@ def test_an_online_save_is_one_fsynced_commit_from_save_to_delivered(online_edge
     assert counter.durable == saves  # the save; before: + freeze, sent and delivered, each fsynced
     assert counter.other == 2 * saves  # sent and delivered, folded into the next fsync
     service.store.db.conn.set_trace_callback(None)
+
+
+def test_the_whole_form_is_written_every_few_saves_and_read_back_from_its_checkpoint(tmp_path):
+    """A save writes the change and the form's small part; the whole form only every
+    CHECKPOINT_EVERY entries. After a restart the form is the checkpoint plus the entries after it."""
+    service = edge(tmp_path)
+    rit_id = service.create_rit("seh-umcu", "A1", actor=CREW)["rit_id"]
+    service.announce(rit_id, actor=CREW)
+    stored = []
+    for i in range(CHECKPOINT_EVERY + 10):
+        service.add_vitals(rit_id, {"heart_rate": 60 + i % 50}, actor=CREW)
+        stored.append(service.store.query("SELECT form_json FROM rits WHERE rit_id = ?", [rit_id])[0]["form_json"])
+    assert len(set(stored)) <= 3  # not once per save
+    position = service.store.query("SELECT form_position FROM rit_heads WHERE rit_id = ?", [rit_id])[0]["form_position"]
+    newest = max(e["position"] for e in service.store.entries(rit_id))
+    assert 0 < newest - position < CHECKPOINT_EVERY
+    before = service.rit_view(rit_id, actor=CREW)
+    service.store.close()
+
+    again = edge(tmp_path)  # a restart: nothing cached
+    after = again.rit_view(rit_id, actor=CREW)
+    assert after["form"] == before["form"] == again.store.rebuild_form(rit_id)
+    assert after["form_sha256"] == before["form_sha256"] == form_sha256(after["form"])
+    again.add_vitals(rit_id, {"spo2": 97}, actor=CREW)  # and saving goes on from there
+    assert again.rit_view(rit_id, actor=CREW)["form"] == again.store.rebuild_form(rit_id)

@@ -232,13 +232,16 @@ class GpsRuntime:
         if now - self._refreshed_at < RITS_REFRESH_S:
             return
         self._refreshed_at = now
+        # The small part of the current form (rit_heads), or the whole form of a rit saved
+        # before there was one: both hold the melding, the times and the position as they are now.
         rows = self.store.query(
-            "SELECT rit_id, lifecycle, destination_seh, form_sha256,"
-            " json_extract(form_json, '$.melding.location.lat') AS incident_lat,"
-            " json_extract(form_json, '$.melding.location.lon') AS incident_lon,"
-            " json_extract(form_json, '$.times') AS times,"
-            " json_extract(form_json, '$.vehicle_position') AS vehicle_position"
-            f" FROM rits WHERE lifecycle IN ({','.join('?' * len(OPEN_STATUSES))})", list(OPEN_STATUSES))
+            "SELECT r.rit_id, lifecycle, destination_seh, form_sha256,"
+            " json_extract(coalesce(h.head_json, r.form_json), '$.melding.location.lat') AS incident_lat,"
+            " json_extract(coalesce(h.head_json, r.form_json), '$.melding.location.lon') AS incident_lon,"
+            " json_extract(coalesce(h.head_json, r.form_json), '$.times') AS times,"
+            " json_extract(coalesce(h.head_json, r.form_json), '$.vehicle_position') AS vehicle_position"
+            " FROM rits r LEFT JOIN rit_heads h USING (rit_id)"
+            f" WHERE lifecycle IN ({','.join('?' * len(OPEN_STATUSES))})", list(OPEN_STATUSES))
         with self._proposal_lock:
             self._watches = {row["rit_id"]: self._watch_from(row) for row in rows}
 
