@@ -155,6 +155,8 @@ class EdgeSettings(_Common):
     alarm_limits: dict[str, dict[str, float | str | None]] = Field(default_factory=dict)
     # A monitor value older than this is not taken into the form: it may no longer be true.
     vitals_max_age_s: float = Field(default=15.0, gt=0)
+    # The same drug again within this many minutes asks "al gegeven om HH:MM — nogmaals toedienen?".
+    medication_repeat_window_min: float = Field(default=5.0, ge=0, le=240)
     receipt_timeouts: dict[Literal["A1", "A2", "B"], ReceiptTimeouts] = Field(
         default_factory=lambda: {u: ReceiptTimeouts() for u in ("A1", "A2", "B")}
     )
@@ -211,6 +213,8 @@ class SehSettings(_Common):
     seh_id: str = Field(default="seh-umcu", pattern=ID_PATTERN)
     # The department's name on the board and the rit pages (staff read names, not ids).
     name: str | None = Field(default=None, min_length=1, max_length=100)
+    # Handed-over and cancelled rits stay on the board's "recent" part this long.
+    board_recent_minutes: float = Field(default=30.0, ge=0, le=24 * 60)
     database: Path = Path("ritlink-seh.db")
     http_port: int = Field(default=8090, ge=1, le=65535)
     # Several receiver processes for one SEH: distinct instances, one shared group and database.

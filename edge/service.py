@@ -22,10 +22,10 @@ from edge.config import EdgeSettings
 from edge.store.db import StoreFullError
 from edge.form.entries import CLIENT_KINDS, NOT_STATES, EntryData, TimeData, parse_data, utc_iso, validate
 from edge.errors import DomainError, raise_all
-from edge.form.model import ACTIVE_STATUSES, CONCEPT, HANDED_OVER, URGENCIES, missing_for_overdracht
+from edge.form.model import ACTIVE_STATUSES, CANCELLED, CONCEPT, HANDED_OVER, URGENCIES, missing_for_overdracht
 from edge.live.vitals import LiveVitals
 from edge.sync.receipt_watch import parse_time, receipt_warnings
-from edge.form.plausibility import LIMITS, VITAL_BY_MDC, VITALS, check_all
+from edge.form.plausibility import LIMITS, VITAL_BY_MDC, VITALS, check_all, in_form_unit
 from edge.store.rit_store import EdgeStore, IdempotencyKey, RitNotFound, Tx
 from edge.form.valuelists import ValueLists, load_value_lists
 
@@ -56,6 +56,7 @@ class EdgeService:
         # Set by the runtime when a GPS is configured (edge/gps_runtime.GpsRuntime): the
         # vehicle's position and ETA for the vooraankondiging, proposals, the GPS state.
         self.position: Any = None
+        self._active_rit: str | None = None
 
     # -- helpers ----------------------------------------------------------------------------
     def _write(self, fn: Callable[[Tx], dict], actor: Actor, action: str, rit_id: str | None,
@@ -104,8 +105,9 @@ class EdgeService:
 
     # -- rits -------------------------------------------------------------------------------
     def create_rit(self, destination_seh: str, urgency: str, *, actor: Actor,
-                   melding: dict[str, Any] | None = None,
-                   idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
+                   melding: dict[str, Any] | None = None, idempotency: IdempotencyKey | None = None,
+                   beside_open_rit: bool = True) -> dict[str, Any]:
+        """``beside_open_rit=False``: refuse while another rit is open (the tablet asks the crew first)."""
         if self.settings.seh(destination_seh) is None:
             raise DomainError(f"onbekende SEH '{destination_seh}'", field="destination_seh")
         if urgency not in URGENCIES:
@@ -118,15 +120,23 @@ class EdgeService:
                  self._entry("destination", {"seh_id": destination_seh}, actor, now)]
 
         def op(tx: Tx) -> dict:
+            if not beside_open_rit and tx.db.execute(
+                    "SELECT 1 FROM rits WHERE lifecycle NOT IN (?, ?) LIMIT 1", [HANDED_OVER, CANCELLED]).fetchone():
+                raise DomainError("er loopt al een rit: rond die eerst af, of vink aan dat de nieuwe rit de actieve "
+                                  "rit wordt (de lopende blijft open)", "ook_nieuw", status=409, type="second_rit")
             rit_id = tx.create_rit(self.settings.vehicle_id, first)
             tx.audit_detail = {"entry_ids": [e["entry_id"] for e in first]}
             return {"rit_id": rit_id, "form_sha256": tx.sha(rit_id)}
 
-        return self._write(op, actor, "rit.create", None, idempotency)
+        made = self._write(op, actor, "rit.create", None, idempotency)
+        self._active_rit = made["rit_id"]  # a new rit is the one the crew works on
+        return made
 
     def add_entry(self, rit_id: str, kind: str, data: EntryData, *, actor: Actor,
                   clinical_time: datetime | None = None, confirm: bool = False, nagekomen: bool = False,
-                  source: str = "manual", idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
+                  source: str = "manual", idempotency: IdempotencyKey | None = None,
+                  confirm_repeat: bool = False) -> dict[str, Any]:
+        """``confirm_repeat``: the crew confirmed giving a drug again within the repeat window."""
         if kind not in CLIENT_KINDS or not isinstance(data, CLIENT_KINDS[kind]):
             raise DomainError(f"onbekende soort invoer '{kind}'", "kind")
         stored, confirmed = self._validated(kind, data, confirm, actor)
@@ -135,12 +145,57 @@ class EdgeService:
         else:
             when = self._clinical_time(clinical_time)
         entry = self._entry(kind, stored, actor, when, source, confirmed, nagekomen)
-        return self._append(rit_id, [entry], actor, f"entry.add.{kind}", nagekomen, idempotency)
+        check = None
+        if kind == "medication" and "not_state" not in stored and not confirm_repeat:
+            check = lambda form: self._check_repeat(form, stored["drug"], when)  # noqa: E731
+        return self._append(rit_id, [entry], actor, f"entry.add.{kind}", nagekomen, idempotency, check)
+
+    # -- the active rit: live values, position and ETA belong to it alone --------------------
+    def open_rit_ids(self) -> list[str]:
+        """Rits not yet handed over or cancelled, newest first."""
+        return [r["rit_id"] for r in self.store.query(
+            "SELECT rit_id FROM rits WHERE lifecycle NOT IN (?, ?) ORDER BY created_at DESC", [HANDED_OVER, CANCELLED])]
+
+    def active_rit_id(self) -> str | None:
+        """The rit the crew works on: the one they made active, while it is open; else the newest open one.
+        (Kept in memory: after a restart the newest open rit is active again.)"""
+        open_ids = self.open_rit_ids()
+        if self._active_rit in open_ids:
+            return self._active_rit
+        return open_ids[0] if open_ids else None
+
+    def activate(self, rit_id: str, *, actor: Actor) -> dict[str, Any]:
+        if rit_id not in self.open_rit_ids():
+            raise DomainError("alleen een rit die nog loopt kan de actieve rit zijn", status=409, type="lifecycle")
+        self._active_rit = rit_id
+        log.info("rit %s is the active rit", rit_id)
+        return {"rit_id": rit_id, "active": True}
+
+    def _check_active(self, rit_id: str) -> None:
+        if rit_id != self.active_rit_id() and self.store.query("SELECT 1 FROM rits WHERE rit_id = ?", [rit_id]):
+            raise DomainError("monitorwaarden horen bij de actieve rit; maak deze rit eerst actief", status=409,
+                              type="not_active")
+
+    def _check_repeat(self, form: dict[str, Any], drug: str, when: str) -> None:
+        """The same drug again within the window is asked, never recorded twice by a stray tap."""
+        window = timedelta(minutes=self.settings.medication_repeat_window_min)
+        moment = parse_time(when)
+        for item in (form.get("medications") or {}).values():
+            if item.get("drug") != drug or item.get("corrected_by") or item.get("withdrawn") or "not_state" in item:
+                continue
+            if abs(moment - parse_time(item["clinical_time"])) <= window:
+                label = (self.lists.item("medications", drug) or {}).get("label", drug)
+                raise DomainError(f"{label} is al gegeven om {item['clinical_time']}; nogmaals toedienen?", "drug",
+                                  type="medication.repeat",
+                                  ctx={"given_at": item["clinical_time"], "dose": item.get("dose"),
+                                       "unit": item.get("unit"), "drug": drug})
 
     def _append(self, rit_id: str, entries: list[dict], actor: Actor, action: str, nagekomen: bool,
-                idempotency: IdempotencyKey | None) -> dict[str, Any]:
+                idempotency: IdempotencyKey | None, check: Callable[[dict], None] | None = None) -> dict[str, Any]:
         def op(tx: Tx) -> dict:
             self._check_open(tx.form(rit_id), nagekomen)
+            if check is not None:
+                check(tx.form(rit_id))
             tx.append(rit_id, entries)
             ids = [e["entry_id"] for e in entries]
             tx.audit_detail = {"entry_ids": ids}
@@ -189,6 +244,7 @@ class EdgeService:
     def accept_nibp(self, rit_id: str, proposal_id: str, *, actor: Actor, confirm: bool = False,
                     idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
         """Take one proposed NIBP measurement into the form, timed when it was measured."""
+        self._check_active(rit_id)
         proposal = next((p for p in self.live.nibp_proposals() if p["id"] == proposal_id), None)
         if proposal is None:
             raise DomainError("deze NIBP-meting wordt niet meer aangeboden", "proposal_id", status=404)
@@ -213,17 +269,21 @@ class EdgeService:
     def accept_vitals(self, rit_id: str, *, actor: Actor, codes: list[int] | None = None,
                       confirm: bool = False, idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
         """Take the latest fresh monitor values into the form, as device-sourced entries."""
+        self._check_active(rit_id)
         values = self.live.fresh(self.settings.vitals_max_age_s)
         if codes is not None:
             values = [v for v in values if v.code in codes]
+        converted = {v.code: in_form_unit(v.value, v.unit, VITAL_BY_MDC[v.code].unit)
+                     for v in values if v.code in VITAL_BY_MDC and v.value is not None}
+        values = [v for v in values if v.code not in converted or converted[v.code] is not None]
         numbers = [(f"device.{VITAL_BY_MDC[v.code].name}", VITAL_BY_MDC[v.code].name,
-                    LIMITS[VITAL_BY_MDC[v.code].name], v.value) for v in values if v.code in VITAL_BY_MDC]
+                    LIMITS[VITAL_BY_MDC[v.code].name], converted[v.code]) for v in values if v.code in converted]
         entries = []
         for v in values:
             known = VITAL_BY_MDC.get(v.code)
             data = {"code": v.code, "label": v.label, "value": v.value, "unit": v.unit}
             if known is not None:
-                data = _vital_data(known.name, {"value": v.value})
+                data = _vital_data(known.name, {"value": converted.get(v.code, v.value)})
             entries.append(self._entry("vital", data, actor, v.received_at, f"device:{v.device_id}"))
 
         def op(tx: Tx) -> dict:

@@ -174,7 +174,8 @@ def cmd_seh(args: argparse.Namespace) -> int:
                            tls=settings.tls, max_message_bytes=settings.max_message_bytes).start()
     fhir_api, pusher = _seh_fhir(settings, store)
     app = create_app(store, receiver.health, receiver.mark_read, live_for=receiver.live_for,
-                     status_extra=receiver.status, seh_name=settings.name or settings.seh_id, routers=[fhir_api])
+                     status_extra=receiver.status, seh_name=settings.name or settings.seh_id, routers=[fhir_api],
+                     board_recent_minutes=settings.board_recent_minutes)
     try:
         _run_http(app, settings.http_host, settings.http_port, receiver.mqtt_alive)
     finally:

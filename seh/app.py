@@ -14,42 +14,16 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from seh import render
+from seh.board import board_row, recent_enough
 from seh.feedback import Disposition, FeedbackIn
 from seh.store import FeedbackTooEarly, SehStore
 from web.sse import change_stream, sse_response
-from web import words
-from web.view_model import entries_of, eta_of, patient_words, register_filters
+from web.view_model import register_filters
 
 HERE = Path(__file__).parent
 WEB = HERE.parent / "web"
-STATUS_WORDS = {"aangekondigd": "vooraangekondigd", "vooraankondiging": "vooraangekondigd", "update": "vooraangekondigd", "overdracht": "overgedragen",
-                "geannuleerd": "geannuleerd", "concept": "concept"}
 VERSION_WORDS = {"vooraankondiging": "vooraankondiging", "update": "bijwerking", "overdracht": "overdracht",
                  "geannuleerd": "annulering"}
-
-
-def _latest_text(section: dict | None, field: str) -> str:
-    active = [e for e in entries_of(section, "diagnosis") if not e.get("corrected_by") and not e.get("withdrawn")]
-    return str(active[-1].get(field, "")) if active else ""
-
-
-def board_row(row: dict[str, Any], live: dict | None) -> dict[str, Any]:
-    """One arrivals line, in the words the board shows (raises on a form it cannot read:
-    seh/render.py turns that rit's line into "onleesbaar bericht")."""
-    form = row["form"]
-    patient = form.get("patient") or {}
-    limits = [str(e["summary"]) for e in entries_of(form.get("treatment_limits"), "treatment_limits")
-              if not e.get("corrected_by") and not e.get("withdrawn") and (e.get("limits") or e.get("status") == "bekend")]
-    return {
-        "rit_id": row["rit_id"], "seq": row["seq"], "status": row["status"],
-        "status_words": STATUS_WORDS.get(row["status"], row["status"]),
-        "urgency": render.text((form.get("melding") or {}).get("urgency")) or "—",
-        "eta": render.text(eta_of(form)) or None,
-        "patient": patient_words(patient),
-        "diagnosis": _latest_text(form.get("diagnoses"), "text"),
-        "limits": "; ".join(limits), "live": render.live_text(live),  # live: SehReceiver.live_for(vehicle_id)
-        "updated_at": row["updated_at"],
-    }
 
 
 def _summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +43,7 @@ CSRF_COOKIE = "seh_csrf"
 
 def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id: False,
                live_for=lambda vehicle_id: None, status_extra=lambda: {}, seh_name: str | None = None,
-               routers=()) -> FastAPI:
+               routers=(), board_recent_minutes: float = 30.0) -> FastAPI:
     """``mark_read(rit_id)`` sends the read receipt (the receiver's); the app never touches MQTT.
     ``live_for(vehicle_id)`` gives the vehicle's latest live vitals, when the receiver has them.
     ``health_extra()``/``status_extra()`` add the receiver's state (MQTT thread, dead letters)."""
@@ -86,9 +60,13 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         return "nacht" if request.query_params.get("thema") == "nacht" or request.cookies.get(
             "ritlink_thema") == "nacht" and request.query_params.get("thema") != "dag" else "dag"
 
-    def rows() -> list:
-        return render.board_rows(templates.env, render.safe_rows(
-            store.rits(), store.rit, lambda row: board_row(row, live_for(row["vehicle_id"]))))
+    def lines(kiosk: bool = False) -> tuple[list, list]:
+        """The board's lines: on the way (by ETA) and recent (handed over or cancelled, for a while)."""
+        made = render.safe_rows(store.rits(), store.rit, lambda row: board_row(row, live_for(row["vehicle_id"])))
+        on_the_way = [r for r in made if not r.get("finished")]
+        recent = [r for r in made if r.get("finished") and recent_enough(r, board_recent_minutes)]
+        return (render.board_rows(templates.env, on_the_way, kiosk=kiosk),
+                render.board_rows(templates.env, recent, kiosk=kiosk))
 
     def board_version() -> object:
         return tuple((r["rit_id"], r["seq"], r["status"], r["updated_at"]) for r in store.rits())
@@ -193,7 +171,9 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     @app.get("/bord/rijen", response_class=HTMLResponse)
     def board_rows(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(request, "_board_rows.html", {"rendered_rows": rows()})
+        on_the_way, recent = lines(request.query_params.get("kiosk") == "1")
+        return templates.TemplateResponse(request, "_board_rows.html", {
+            "rendered_rows": on_the_way, "recent_rows": recent, "kiosk": request.query_params.get("kiosk") == "1"})
 
     @app.get("/sse/bord")
     async def board_stream(request: Request) -> StreamingResponse:
@@ -208,8 +188,10 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     @app.get("/", response_class=HTMLResponse)
     def board(request: Request) -> HTMLResponse:
+        on_the_way, recent = lines(request.query_params.get("kiosk") == "1")
         return templates.TemplateResponse(request, "board.html", {
-            "seh_id": store.seh_id, "seh_name": name, "rendered_rows": rows(), "theme": theme(request)})
+            "seh_id": store.seh_id, "seh_name": name, "theme": theme(request),
+            "kiosk": request.query_params.get("kiosk") == "1", "rendered_rows": on_the_way, "recent_rows": recent})
 
     return app
 

@@ -22,7 +22,7 @@ UNREADABLE = "onleesbaar bericht"
 
 # (title, path in the form, entry kind) in the order the nurse reads them.
 SECTIONS: list[tuple[str, tuple[str, ...], str]] = [
-    ("Melding", ("history", "melding"), "melding"), ("Rit en bemanning", ("history", "identification"), "identification"),
+    ("Teamalarm", ("team_alerts",), "team_alert"), ("Melding", ("history", "melding"), "melding"), ("Rit en bemanning", ("history", "identification"), "identification"),
     ("Tijden", ("history", "time"), "time"), ("Patiënt", ("history", "patient"), "patient"),
     ("Behandelgrenzen", ("treatment_limits",), "treatment_limits"), ("Allergieën", ("allergies",), "allergy"),
     ("Juridische maatregel", ("legal_measures",), "legal_measure"),
@@ -75,17 +75,17 @@ def form_sections(env: Any, form: Any, rit_id: str, seen_position: int | None) -
     return out
 
 
-def board_rows(env: Any, rows: list[dict[str, Any]]) -> list[Markup]:
-    """Each arrivals line rendered on its own (rows from ``safe_rows``)."""
+def board_rows(env: Any, rows: list[dict[str, Any]], **context: Any) -> list[Markup]:
+    """Each arrivals line rendered on its own (rows from ``safe_rows``); ``context`` e.g. kiosk."""
     row_tpl = env.get_template("_board_row.html")
     out = []
     for r in rows:
         try:
-            out.append(Markup(row_tpl.render(r=r)))
+            out.append(Markup(row_tpl.render(r=r, **context)))
         except Exception as exc:
             counters["unreadable_rows"] += 1
             log.warning("rit %s unreadable on the board (%s)", r.get("rit_id"), type(exc).__name__)
-            out.append(Markup(row_tpl.render(r=unreadable_row(r))))
+            out.append(Markup(row_tpl.render(r=unreadable_row(r), **context)))
     return out
 
 

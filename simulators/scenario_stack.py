@@ -245,7 +245,7 @@ class Tablet:
         if token is None:
             raise ActionError("the rit list has no form token (not signed in?)")
         form = {"csrf": token, "idem": secrets.token_hex(12), "destination_seh": seh, "urgency": urgency,
-                "reason": reason or ""}
+                "reason": reason or "", "ook_nieuw": "1"}  # a scenario may run rits side by side
         response = _check(self.http.post("/ritten", data=form), "new rit")
         found = re.search(r"/rits/([0-9a-f-]{36})", response.headers.get("location", ""))
         if response.status_code != 303 or not found:

@@ -103,7 +103,7 @@ def test_tablet_page_lists_rits(api):
     api.client.post("/aanmelden", data={"crew1": "J. de Vries", "pin": "1234"})  # shift sign-in
     page = api.client.get("/")
     assert page.status_code == 200
-    assert "B · nog geen patiëntgegevens · SEH UMC Utrecht · nog niet aangekondigd · gestart" in page.text
+    assert "<b>B</b>&nbsp;· nog geen patiëntgegevens · SEH UMC Utrecht · nog niet aangekondigd · <b>actief</b> · bijgewerkt zojuist" in page.text
 
 
 def test_unknown_rit_is_404_everywhere(api):

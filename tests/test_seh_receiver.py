@@ -156,7 +156,7 @@ def test_board_shows_the_vehicles_live_vitals(seh, vehicle):
 
     rit_id = new_id()
     announce(vehicle, rit_id)
-    payload = {"vehicle_id": VEHICLE, "vitals": [{"label": "SpO2", "value": 93.0, "unit": "%"},
+    payload = {"vehicle_id": VEHICLE, "rit_ids": [rit_id], "vitals": [{"label": "SpO2", "value": 93.0, "unit": "%"},
                                                  {"label": "PR", "value": 118.0, "unit": "/min"}]}
     vehicle.client.publish(live_topic("seh-umcu", VEHICLE), _json.dumps(payload).encode(), qos=0)
     wait_until(lambda: "SpO2 93, PR 118" in seh.get("/bord/rijen").text, 5, what="live vitals on the board")

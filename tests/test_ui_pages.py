@@ -69,3 +69,22 @@ def test_an_unexpected_fault_is_a_page_that_says_so_and_logs_no_patient_data(api
     assert page.status_code == 500
     assert "Storing in de tablet-service" in page.text and "NIET opgeslagen" in page.text
     assert "Visser" not in caplog.text and "RuntimeError" in caplog.text
+
+
+def test_eta_shows_on_the_active_rit_only(api):  # noqa: F811
+    signed_in(api)
+    older, newer = api.new_rit(), api.new_rit()  # the newest rit is the active one
+    for rit_id in (older, newer):
+        api.post(f"/api/v1/rits/{rit_id}/announce", status=202)
+    arrival = (datetime.now(UTC) + timedelta(minutes=9)).replace(microsecond=0)
+    at = datetime.now(UTC)
+    for rit_id in (older, newer):
+        api.service.record_vehicle_position(rit_id, {
+            "at": at.isoformat(), "lat": 52.08, "lon": 5.17, "seh_id": "seh-umcu",
+            "eta": {"seconds": 540, "arrival_at": arrival.isoformat().replace("+00:00", "Z"), "distance_m": 6100,
+                    "method": "route"}}, at)
+    assert "aankomst" in api.client.get(f"/rits/{newer}/kop").text
+    assert "aankomst" not in api.client.get(f"/rits/{older}/kop").text
+    api.service.activate(older, actor=None)
+    assert "aankomst" in api.client.get(f"/rits/{older}/kop").text
+    assert "aankomst" not in api.client.get(f"/rits/{newer}/kop").text

@@ -41,9 +41,12 @@ def form(page: Page, data_form: str):
     return page.locator(f"form[data-form='{data_form}']")
 
 
-def announce_and_hand_over(taps: Taps) -> None:
+def announce_and_hand_over(taps: Taps, alert: str | None = None) -> None:
     page = taps.page
     tab(taps, "Overdracht")
+    if alert:  # the team alarm goes out with the vooraankondiging
+        taps.check(f"form[data-form=team_alert] input[name=alerts][value={alert}]")
+        save(taps, "form[data-form=team_alert] button")
     taps.click("a:has-text('Vooraankondigen')")
     save(taps, "button:has-text('Ja, vooraankondigen')")
     taps.click("main a:has-text('Overdracht')")
@@ -132,7 +135,7 @@ def test_stemi_run_complete_within_the_tap_budget(chromium, broker, monitor, edg
     taps.fill(form(page, "diagnosis").locator("input[name=text]"), "STEMI inferior")
     save(taps, form(page, "diagnosis").locator("button"))
 
-    announce_and_hand_over(taps)
+    announce_and_hand_over(taps, alert="stemi")
     print(f"STEMI run: {taps.count} taps (budget {STEMI_TAP_BUDGET})")
     assert taps.count <= STEMI_TAP_BUDGET
 
@@ -148,7 +151,7 @@ def test_stemi_run_complete_within_the_tap_budget(chromium, broker, monitor, edg
                   "middel: nitroglycerine; dosis: 0,4 mg; toediening: sublinguaal",
                   "middel: heparine; dosis: 5000 IE; toediening: intraveneus",
                   "behandelgrenzen: geen behandelgrenzen", "geen bekende allergieën", "werkdiagnose: STEMI inferior",
-                  "overgedragen"):
+                  "overgedragen", "Teamalarm", "alarm: STEMI"):
         assert shown in text, shown
     check_all_pages(page, board, edge, seh, rit_id)
 

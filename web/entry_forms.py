@@ -38,7 +38,7 @@ INLINE_CHOICES: dict[str, list[tuple[Any, str]]] = {
 class Field:
     name: str  # the entry data field; "a.b" for a nested one
     label: str
-    widget: str  # select | multi | number | text | date | yesno | radio | check
+    widget: str  # select | multi | number | text | date | clock (UU:MM today) | yesno | radio | check
     choices: str | None = None  # a value list name, or a key of INLINE_CHOICES
     unit: str = ""
     example: str = ""  # a typical value (data-voorbeeld); never shown in the field, where it could pass for a reading
@@ -67,6 +67,12 @@ def _one_tap(form_id: str, kind: str, tab: str, button: str, letter: str | None 
 
 F = Field
 FORMS: list[EntryForm] = [
+    # -- Teamalarm (with the vooraankondiging) ------------------------------------------------
+    EntryForm("team_alert", "team_alert", "overdracht", "Teamalarm voor de SEH", (
+        F("alerts", "Alarm", "multi", "team_alerts", required=True),
+        F("trauma_level", "Traumaniveau", "select", "trauma_levels"),
+        F("last_seen_well_at", "CVA: laatst goed gezien om (UU:MM)", "clock"),
+        F("text", "Overig: welk alarm", "text")), button="Teamalarm opslaan", text=None),
     # -- Patiënt & melding -----------------------------------------------------------------
     EntryForm("patient", "patient", "patient", "Patiënt", (
         F("unidentified", "Onbekende patiënt", "check"), F("sex", "Geslacht", "select", "sex"),
@@ -219,6 +225,8 @@ def data_from_fields(form: EntryForm, posted: dict[str, Any]) -> dict[str, Any]:
             value: Any = values
         elif f.widget == "number":
             value = _number(values[0], f.label, f.name)
+        elif f.widget == "clock":
+            value = _clock(values[0], f.name).isoformat()
         elif f.widget in ("yesno", "check"):
             value = values[0] in ("ja", "1", "on", "true")
         elif f.choices in INLINE_CHOICES and isinstance(INLINE_CHOICES[f.choices][0][0], int):
@@ -234,6 +242,13 @@ def data_from_fields(form: EntryForm, posted: dict[str, Any]) -> dict[str, Any]:
         first = form.fields[0].name if form.fields else "text"
         raise DomainError("vul iets in of kies waarom het niet gedaan is", first)
     return data
+
+
+def _clock(value: str, name: str) -> datetime:
+    try:
+        return clock_time(value)
+    except DomainError as exc:
+        raise DomainError(exc.message, name) from None
 
 
 def medication_data(posted: dict[str, Any], drugs: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from edge.errors import DomainError
-from web.words import UNIT_WORDS
+from web.words import UNIT_WORDS, klok, number, unit
 
 STORE_FULL = ("Opslag vol — deze invoer is NIET opgeslagen. Noteer op papier; wat al was opgeslagen, "
               "blijft bewaard en wordt verzonden.")
@@ -38,7 +38,7 @@ def _names(loc: list[Any] | None) -> list[str]:
 LABELS = {"drug": "Middel", "dose": "Dosis", "route": "Toediening", "at": "Tijd", "seh_id": "Nieuwe SEH",
           "reason": "Reden", "value": "Nieuwe waarde", "text": "Toelichting", "not_state": "Niet gedaan",
           "values": "Vitale waarden", "urgency": "Urgentie", "destination_seh": "Bestemming",
-          "estimated_age_years": "Leeftijd", "sex": "Geslacht"}
+          "estimated_age_years": "Leeftijd", "sex": "Geslacht", "ook_nieuw": "Nieuwe rit"}
 
 
 def error_detail(exc: DomainError, form_id: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
@@ -56,8 +56,16 @@ def error_detail(exc: DomainError, form_id: str, labels: dict[str, str] | None =
         messages.append(message)
         for name in names:
             fields.setdefault(name, message)
-    return {"form": form_id, "message": "; ".join(dict.fromkeys(messages)) or "niet opgeslagen",
-            "fields": fields, "unusual": any(d.get("type") == UNUSUAL for d in details)}
+    detail = {"form": form_id, "message": "; ".join(dict.fromkeys(messages)) or "niet opgeslagen",
+              "fields": fields, "unusual": any(d.get("type") == UNUSUAL for d in details)}
+    repeat = next((d for d in details if d.get("type") == "medication.repeat"), None)
+    if repeat:
+        ctx = repeat.get("ctx") or {}
+        dose = f" ({number(ctx['dose'])} {unit(ctx.get('unit'))})" if ctx.get("dose") is not None else ""
+        detail["message"] = f"Al gegeven om {klok(ctx.get('given_at'))}{dose} — nogmaals toedienen?"
+        detail["fields"] = {"drug": detail["message"]}
+        detail["repeat"] = {"given_at": ctx.get("given_at")}
+    return detail
 
 
 def local_path(target: str) -> str:

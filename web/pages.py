@@ -28,7 +28,8 @@ from web import session, words
 from web.entry_forms import (FORMS_BY_ID, INLINE_CHOICES, NOT_STATES, clock_time, data_from_fields, forms_for,
                              medication_data)
 from web.page_errors import STORE_FULL, SessionExpired, error_detail, local_path, resume_path
-from web.view_model import (LIFECYCLE_WORDS, TABS, header_model, medication_buttons, register_filters, seh_namer,
+from web.sun import is_dark
+from web.view_model import (TABS, rit_rows, header_model, medication_buttons, register_filters, seh_namer,
                              standing, tab_model)
 
 HERE = Path(__file__).parent
@@ -38,6 +39,8 @@ register_filters(templates.env)
 MANUAL_VITALS = ("heart_rate", "bp_systolic", "bp_diastolic", "spo2", "resp_rate", "temperature", "glucose")
 TYPICAL = {"heart_rate": "80", "bp_systolic": "120", "bp_diastolic": "80", "spo2": "97", "resp_rate": "16",
            "temperature": "37,0", "glucose": "6,0"}
+# "ABCDE normaal": the five letters' one-tap forms, in order.
+NORMAL_ABCDE = [FORMS_BY_ID[f"{letter}-normaal"] for letter in "ABCDE"]
 # Single facts: the standing entry of these forms is corrected, never repeated (section, kind).
 STANDING_SECTIONS = {"patient": ("history", "patient"), "melding": ("history", "melding"),
                      "identification": ("history", "identification"), "diagnosis": ("diagnoses", None)}
@@ -55,14 +58,17 @@ def _number(value: str | None, field: str) -> float | None:
 class Page:
     """What every tablet page needs: the crew, the theme, a fresh token pair per form."""
 
-    def __init__(self, request: Request, crew: session.Crew):
+    def __init__(self, request: Request, crew: session.Crew, place: tuple[float, float] | None = None):
         self.request = request
         self.crew = crew
-        self.theme = _theme(request)
+        self.theme = _theme(request, place)
+        self.theme_choice = _theme_choice(request)
+        lat, lon = place or DEFAULT_PLACE
+        self.auto_theme = "nacht" if is_dark(lat, lon) else "dag"
 
     def context(self, **extra: Any) -> dict[str, Any]:
-        return {"crew": self.crew, "csrf": self.crew.csrf, "theme": self.theme, "new_key": lambda: secrets.token_hex(12),
-                **extra}
+        return {"crew": self.crew, "csrf": self.crew.csrf, "theme": self.theme, "theme_choice": self.theme_choice, "auto_theme": self.auto_theme,
+                "new_key": lambda: secrets.token_hex(12), **extra}
 
 
 def _standings(form: dict[str, Any], forms) -> dict[str, dict[str, Any]]:
@@ -82,6 +88,12 @@ def pages_router(service: EdgeService) -> APIRouter:
 
     def signed_in(request: Request) -> session.Crew | None:
         return session.crew_from(request)
+
+    def place() -> tuple[float, float] | None:
+        """The vehicle's last GPS fix, for the automatic theme."""
+        position = getattr(service, "position", None)
+        fix = position.status().get("fix") if position is not None else None
+        return (fix["lat"], fix["lon"]) if isinstance(fix, dict) and "lat" in fix else None
 
     async def posted(request: Request) -> tuple[session.Crew, dict[str, Any], IdempotencyKey | None]:
         form = await request.form()
@@ -108,7 +120,7 @@ def pages_router(service: EdgeService) -> APIRouter:
         tab = tab if tab in dict(TABS) else "abcde"
         forms = forms_for(tab)
         lists = service.value_lists()
-        context = Page(request, crew).context(
+        context = Page(request, crew, place()).context(
             view=view, tab=tab, tabs=TABS, error=error["message"] if error else "", error_detail=error,
             note=request.query_params.get("melding", ""), header=header_model(service, view),
             model=tab_model(service, view, tab, actor), lists=lists, forms=forms,
@@ -128,7 +140,11 @@ def pages_router(service: EdgeService) -> APIRouter:
         except DomainError as exc:
             form = FORMS_BY_ID.get(form_id)
             labels = {f.name: f.label for f in form.fields} if form else {}
-            return rit_page(request, crew, rit_id, tab, error_detail(exc, form_id, labels), status=exc.status)
+            detail = error_detail(exc, form_id, labels)
+            if detail.get("repeat"):  # the confirmation re-posts exactly what was asked
+                detail["repeat"]["posted"] = {k: str(fields[k]) for k in ("drug", "dose", "route", "om", "confirm")
+                                              if fields.get(k)}
+            return rit_page(request, crew, rit_id, tab, detail, status=exc.status)
         except StoreFullError:  # said loudly on the page; nothing stored is lost
             return rit_page(request, crew, rit_id, tab, {"form": form_id, "message": STORE_FULL, "fields": {},
                                                          "unusual": False}, status=507)
@@ -166,15 +182,17 @@ def pages_router(service: EdgeService) -> APIRouter:
     async def theme(request: Request) -> Response:
         form = await request.form()
         response = RedirectResponse(local_path(str(form.get("terug") or "")) or "/", status_code=303)
-        response.set_cookie("ritlink_thema", "nacht" if form.get("thema") == "nacht" else "dag", samesite="strict")
+        chosen = str(form.get("thema"))
+        response.set_cookie("ritlink_thema", chosen if chosen in THEMES else "dag", samesite="strict",
+                            max_age=365 * 24 * 3600)
         return response
 
     # -- rit list and new rit -----------------------------------------------------------
     def list_page(request: Request, crew: session.Crew, error: str = "", status: int = 200) -> Response:
-        return templates.TemplateResponse(request, "rits.html", Page(request, crew).context(
-            rits=service.rits(actor=crew.actor(request)), sehs=service.sehs(), health=service.health(),
-            lists=service.value_lists(), error=error, lifecycle_words=LIFECYCLE_WORDS,
-            seh_names={s["id"]: s["name"] for s in service.sehs()}), status_code=status)
+        names = {s["id"]: s["name"] for s in service.sehs()}
+        return templates.TemplateResponse(request, "rits.html", Page(request, crew, place()).context(
+            rows=rit_rows(service.rits(actor=crew.actor(request)), names, service.active_rit_id()), sehs=service.sehs(),
+            health=service.health(), lists=service.value_lists(), error=error), status_code=status)
 
     @router.get("/", response_class=HTMLResponse)
     def rit_list(request: Request) -> Response:
@@ -195,7 +213,7 @@ def pages_router(service: EdgeService) -> APIRouter:
                 patient = parse_data("patient", {k: v for k, v in patient.items() if v is not None})
             made = service.create_rit(str(fields.get("destination_seh", "")), str(fields.get("urgency", "")),
                                       actor=crew.actor(request), melding={k: v for k, v in melding.items() if v},
-                                      idempotency=key)
+                                      idempotency=key, beside_open_rit=bool(fields.get("ook_nieuw")))
             # The signed-in crew goes on the form (a replayed key replays this write too).
             crew_key = IdempotencyKey(key.key + ":crew", key.fingerprint) if key else None
             service.add_entry(made["rit_id"], "identification",
@@ -226,7 +244,7 @@ def pages_router(service: EdgeService) -> APIRouter:
         if crew is None:
             raise HTTPException(403)
         view = service.rit_view(rit_id, actor=crew.actor(request), audit=False)
-        return templates.TemplateResponse(request, "_header.html", Page(request, crew).context(
+        return templates.TemplateResponse(request, "_header.html", Page(request, crew, place()).context(
             view=view, header=header_model(service, view)))
 
     @router.post("/rits/{rit_id}/invoer/{form_id}")
@@ -250,6 +268,22 @@ def pages_router(service: EdgeService) -> APIRouter:
             service.add_entry(rit_id, form.kind, parse_data(form.kind, data), actor=who,
                               confirm=bool(fields.get("confirm")), nagekomen=nagekomen(fields), idempotency=key)
         return await save(request, rit_id, form.tab, action)
+
+    @router.post("/rits/{rit_id}/actief")
+    async def activate(request: Request, rit_id: str) -> Response:
+        return await save(request, rit_id, str(request.query_params.get("tab", "abcde")),
+                          lambda who, f, key: service.activate(rit_id, actor=who))
+
+    @router.post("/rits/{rit_id}/abcde-normaal")
+    async def abcde_normal(request: Request, rit_id: str) -> Response:
+        """Five entries, one per letter, as the letters' one-tap buttons record them; each with its
+        own key derived from the tap's, so a double tap records the five once."""
+        def action(who, fields, key):
+            for form in NORMAL_ABCDE:
+                letter_key = IdempotencyKey(f"{key.key}:{form.form_id}", key.fingerprint) if key else None
+                service.add_entry(rit_id, form.kind, parse_data(form.kind, dict(form.fixed)), actor=who,
+                                  nagekomen=nagekomen(fields), idempotency=letter_key)
+        return await save(request, rit_id, "abcde", action)
 
     @router.post("/rits/{rit_id}/vitals/overnemen")
     async def accept_vitals(request: Request, rit_id: str) -> Response:
@@ -285,8 +319,10 @@ def pages_router(service: EdgeService) -> APIRouter:
                 data = {"drug": fields.get("drug"), "not_state": fields["not_state"]}
             else:
                 data = medication_data(fields, drugs)
-            service.add_entry(rit_id, "medication", parse_data("medication", data), actor=who,
-                              confirm=bool(fields.get("confirm")), nagekomen=nagekomen(fields), idempotency=key)
+            given_at = clock_time(str(fields["om"])) if fields.get("om") else None
+            service.add_entry(rit_id, "medication", parse_data("medication", data), actor=who, clinical_time=given_at,
+                              confirm=bool(fields.get("confirm")), nagekomen=nagekomen(fields), idempotency=key,
+                              confirm_repeat=bool(fields.get("herhaal")))
         return await save(request, rit_id, "medicatie", action)
 
     @router.post("/rits/{rit_id}/corrigeer/{entry_id}")
@@ -330,7 +366,7 @@ def pages_router(service: EdgeService) -> APIRouter:
             raise HTTPException(404)
         view = service.rit_view(rit_id, actor=crew.actor(request))
         missing = service.overdracht_missing(rit_id, actor=crew.actor(request))["missing"] if what == "overdracht" else []
-        return templates.TemplateResponse(request, "confirm.html", Page(request, crew).context(
+        return templates.TemplateResponse(request, "confirm.html", Page(request, crew, place()).context(
             view=view, what=what, missing=missing, missing_words=words.missing_words(missing),
             header=header_model(service, view), cancel_reasons=service.value_lists()["cancel_reasons"]))
 
@@ -369,7 +405,7 @@ def pages_router(service: EdgeService) -> APIRouter:
 
 
 # What a save outside web/entry_forms.py saved, for the "Opgeslagen: …" note.
-SAVED_WHAT = {"vitaal": "vitale waarden", "overnemen": "monitorwaarden", "medicatie": "medicatie",
+SAVED_WHAT = {"actief": "deze rit is nu de actieve rit", "abcde-normaal": "ABCDE normaal", "vitaal": "vitale waarden", "overnemen": "monitorwaarden", "medicatie": "medicatie",
               "bestemming": "nieuwe bestemming"}
 
 
@@ -381,6 +417,21 @@ def saved_note(form_id: str) -> str:
     return f"Opgeslagen: {what}" if what else "Opgeslagen"
 
 
-def _theme(request: Request) -> str:
-    return "nacht" if request.cookies.get("ritlink_thema") == "nacht" else "dag"
+THEMES = ("dag", "nacht", "auto")
+# Without a GPS fix the automatic theme follows the sun over the middle of the country.
+DEFAULT_PLACE = (52.09, 5.12)
+
+
+def _theme_choice(request: Request) -> str:
+    chosen = request.cookies.get("ritlink_thema")
+    return chosen if chosen in THEMES else "dag"
+
+
+def _theme(request: Request, place: tuple[float, float] | None = None) -> str:
+    """The theme drawn: the crew's choice, or for "auto" the sun at the vehicle's position."""
+    chosen = _theme_choice(request)
+    if chosen != "auto":
+        return chosen
+    lat, lon = place or DEFAULT_PLACE
+    return "nacht" if is_dark(lat, lon) else "dag"
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from edge.store.audit import Actor
 from edge.form.entries import CLIENT_KINDS
 from edge.form.plausibility import VITAL_BY_MDC
 from edge.service import EdgeService
-from web import words
+from web import summary, words
+from web.sparkline import sparkline
 
 TABS = [("patient", "Patiënt & melding"), ("abcde", "ABCDE"), ("vitals", "Vitale waarden"),
         ("trauma", "Trauma & intox"), ("secundair", "Secundair & SAMPLE"), ("medicatie", "Medicatie"),
@@ -28,6 +30,10 @@ MESSAGE_WORDS = {"vooraankondiging": "vooraankondiging", "update": "bijwerking",
 LIFECYCLE_WORDS = {"concept": "nog niet aangekondigd", "vooraankondiging": "vooraangekondigd",
                    "update": "vooraangekondigd", "overdracht": "overgedragen", "geannuleerd": "geannuleerd"}
 COMMON_DRUGS = ("acetylsalicylzuur", "nitroglycerine", "fentanyl", "paracetamol", "morfine", "ondansetron")
+# The tiles' trend: the last 30 minutes at one point per 5 s (edge/live/alarms.py TrendBuffer).
+TREND_POINTS = 30 * 60 // 5
+RISK_WORDS = {"hoog": "hoog risico", "midden": "midden risico", "laag-midden": "laag-midden risico",
+              "laag": "laag risico", "onvolledig": "onvolledig"}
 # Kinds whose correction in place can be a new text (a note, a diagnosis); others are withdrawn.
 TEXT_KINDS = frozenset(kind for kind, model in CLIENT_KINDS.items() if "text" in model.model_fields)
 # Run times the crew sets on the patient tab, in the order they happen (overdracht is set by the handover).
@@ -37,7 +43,7 @@ CREW_TIMES = ("melding", "vertrek", "ter_plaatse", "bij_patient", "vertrek_ter_p
 def sync_state(view: dict[str, Any]) -> dict[str, str]:
     messages = view.get("messages") or []
     if not messages:
-        return {"state": "local", "words": "opgeslagen op tablet (nog niet aangekondigd)", "ticks": "✓"}
+        return {"state": "local", "words": "opgeslagen op tablet", "ticks": "✓"}
     state = messages[-1]["state"]
     said, ticks = SYNC_WORDS.get(state, (state, ""))
     return {"state": state, "words": said, "ticks": ticks}
@@ -94,17 +100,42 @@ def header_model(service: EdgeService, view: dict[str, Any]) -> dict[str, Any]:
               if not e.get("corrected_by") and not e.get("withdrawn")]
     allergies = [e["summary"] for e in entries_of(form.get("allergies"), "allergy", lists)
                  if not e.get("corrected_by") and not e.get("withdrawn")]
+    alerts = team_alerts(form, lists)
     online = service.health()["broker"] == "connected"
+    scores = form.get("scores") or {}
+    is_open = view["lifecycle"] not in ("overdracht", "geannuleerd")
+    active = is_open and service.active_rit_id() == view["rit_id"]
     return {
+        "active": active, "open": is_open,
         "patient": patient_words(patient),
+        "diagnosis": summary.diagnosis(form), "vitals": summary.latest_vitals(form),
+        "news2": summary.news2_badge(scores), "gcs": summary.gcs_badge(scores),
         "urgency": form.get("melding", {}).get("urgency", "—"),
         "seh_name": seh["name"] if seh else form.get("destination_seh", "—"),
-        "eta": eta_of(form),
-        "limits": limits, "allergies": allergies,
+        "eta": eta_of(form) if active else None,  # the vehicle drives for the active rit only
+        "limits": limits, "allergies": allergies, "alerts": alerts,
         "sync": sync_state(view), "online": online,
         "lifecycle": LIFECYCLE_WORDS.get(view["lifecycle"], view["lifecycle"]),
         "warnings": view.get("warnings") or [],
     }
+
+
+def team_alerts(form: dict[str, Any], lists: Any = None) -> list[str]:
+    """The team alarms standing in the form, in words ("traumaalarm — niveau 1 …", "STEMI")."""
+    out = []
+    for entry in entries_of(form.get("team_alerts"), "team_alert", lists):
+        if entry.get("corrected_by") or entry.get("withdrawn"):
+            continue
+        for code in entry.get("alerts") or []:
+            words_ = words.code_label("team_alerts", code, lists)
+            if code == "trauma" and entry.get("trauma_level"):
+                words_ = words.code_label("trauma_levels", entry["trauma_level"], lists)
+            if code == "cva" and entry.get("last_seen_well_at"):
+                words_ += f", laatst goed gezien {words.klok(entry['last_seen_well_at'])}"
+            if code == "overig" and entry.get("text"):
+                words_ = f"alarm: {entry['text']}"
+            out.append(words_)
+    return list(dict.fromkeys(out))
 
 
 def seh_namer(service: EdgeService):
@@ -139,12 +170,13 @@ def tab_model(service: EdgeService, view: dict[str, Any], tab: str, actor: Actor
             "sample": of(form.get("sample"), "sample"), "allergy": of(form.get("allergies"), "allergy"),
             "secondary": of(form.get("secondary_survey"), "secondary"),
             "procedure": of(form.get("procedures"), "procedure"), "diagnosis": of(form.get("diagnoses"), "diagnosis"),
-            "remark": of(form.get("remarks"), "remark"),
+            "remark": of(form.get("remarks"), "remark"), "team_alert": of(form.get("team_alerts"), "team_alert"),
             **{letter: of(survey.get(letter), kind) for kind, letter in
                (("airway", "A"), ("breathing", "B"), ("circulation", "C"), ("disability", "D"), ("exposure", "E"))},
         },
         "vitals": of(form.get("vitals"), "vital"),
         "medications": of(form.get("medications"), "medication"),
+        "med_totals": medication_totals(form, lists),
         "destinations": of(history.get("destination"), "destination"),
         "feedback": view.get("feedback") or [],
         "nibp": service.live.nibp_proposals(),
@@ -154,6 +186,59 @@ def tab_model(service: EdgeService, view: dict[str, Any], tab: str, actor: Actor
                       "state": SYNC_WORDS.get(m["state"], (m["state"], ""))[0], "seh": name(m.get("seh_id"))}
                      for m in view.get("messages") or []],
     }
+
+
+def last_change(form: dict[str, Any]) -> str | None:
+    """When anything was last recorded in the form (the newest entry's recorded_at)."""
+    newest = None
+    sections = [*(form.get("history") or {}).values(), *(form.get("primary_survey") or {}).values(),
+                *(v for k, v in form.items() if k not in ("history", "primary_survey") and isinstance(v, dict))]
+    for section in sections:
+        for item in (section.values() if isinstance(section, dict) else ()):
+            if isinstance(item, dict) and isinstance(item.get("recorded_at"), str):
+                newest = max(newest or item["recorded_at"], item["recorded_at"])
+    return newest
+
+
+def ago(value: str | None, now: datetime | None = None) -> str:
+    """"3 min geleden" for a UTC ISO time."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    minutes = int(((now or datetime.now(UTC)) - moment).total_seconds() // 60)
+    return "zojuist" if minutes < 1 else f"{minutes} min geleden" if minutes < 120 else f"{minutes // 60} uur geleden"
+
+
+def rit_rows(views: list[dict[str, Any]], seh_names: dict[str, str], active: str | None = None) -> list[dict[str, Any]]:
+    """The rit list: urgency, patient, complaint, destination, state, age of the last change."""
+    rows = []
+    for view in views:
+        form = view["form"]
+        rows.append({"rit_id": view["rit_id"], "urgency": (form.get("melding") or {}).get("urgency", "—"),
+                     "patient": patient_words(form.get("patient") or {}),
+                     "complaint": (form.get("melding") or {}).get("reason") or summary.diagnosis(form),
+                     "seh": seh_names.get(form.get("destination_seh"), form.get("destination_seh")),
+                     "state": LIFECYCLE_WORDS.get(view["lifecycle"], view["lifecycle"]),
+                     "changed": ago(last_change(form)), "warnings": view.get("warnings") or [],
+                     "open": view["lifecycle"] not in ("overdracht", "geannuleerd"), "active": view["rit_id"] == active})
+    return rows
+
+
+def medication_totals(form: dict[str, Any], lists: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cumulative dose per drug (given, not withdrawn or corrected away), in the order first given."""
+    totals: dict[tuple[str, str], dict[str, Any]] = {}
+    items = sorted((i for i in (form.get("medications") or {}).values() if isinstance(i, dict)),
+                   key=lambda i: i.get("position", 0))
+    for item in items:
+        if item.get("corrected_by") or item.get("withdrawn") or "not_state" in item or "dose" not in item:
+            continue
+        key = (item["drug"], item.get("unit", ""))
+        total = totals.setdefault(key, {"label": words.code_label("medications", item["drug"], lists), "sum": 0.0,
+                                        "count": 0, "unit": words.unit(item.get("unit"))})
+        total["sum"] += item["dose"]
+        total["count"] += 1
+        total["last"] = item.get("clinical_time")
+    return [{**t, "total": f"{words.number(t['sum'])} {t['unit']}".strip()} for t in totals.values()]
 
 
 def medication_buttons(service: EdgeService) -> list[dict[str, Any]]:
@@ -170,12 +255,15 @@ def tiles(service: EdgeService) -> tuple[list[dict[str, Any]], list[dict[str, An
         if code is not None and rank.get(alarm["priority"], 0) > rank.get(alarms.get(code, {}).get("priority"), 0):
             alarms[code] = alarm
     out = []
+    trends = service.live.trend()
     for value in service.live.snapshot():
         number = value.get("value")
         shown = "—" if number is None else (str(int(number)) if float(number).is_integer() else f"{number:.1f}")
         known = VITAL_BY_MDC.get(value.get("code"))  # one label per parameter, whatever the device calls it
-        out.append({**value, "shown": shown, "alarm": alarms.get(value.get("code")),
-                    "label": known.label if known else value.get("label"), "unit": words.unit(value.get("unit"))})
+        label = known.label if known else value.get("label")
+        recent = [p["value"] for p in trends.get(f"{value.get('device_id')}/{value.get('code')}", [])[-TREND_POINTS:]]
+        out.append({**value, "shown": shown, "alarm": alarms.get(value.get("code")), "label": label,
+                    "unit": words.unit(value.get("unit")), "trend": sparkline(recent, str(label))})
     device_alarms = [a for a in service.live.alarms() if a.get("code") is None]
     return out, device_alarms
 
@@ -192,3 +280,4 @@ def register_filters(env: Any, seh_names: dict[str, str] | None = None) -> None:
     env.globals["entries_of"] = lambda section, kind: entries_of(section, kind, None, namer)
     env.globals["standing_value"] = standing_value
     env.globals["patient_words"] = patient_words
+    env.globals["risk_words"] = RISK_WORDS

@@ -38,7 +38,7 @@ KIND_TITLES = {
     "vital": "Vitale waarde", "gcs": "EMV (GCS)", "pain": "Pijnscore", "airway": "A — Luchtweg",
     "breathing": "B — Ademhaling", "circulation": "C — Circulatie", "disability": "D — Neurologie",
     "exposure": "E — Exposure", "secondary": "Secundair onderzoek", "sample": "SAMPLE",
-    "medication": "Medicatie", "procedure": "Verrichting", "ecg": "12-afleidingen-ECG",
+    "medication": "Medicatie", "procedure": "Verrichting", "ecg": "12-afleidingen-ECG", "team_alert": "Teamalarm",
     "diagnosis": "Werkdiagnose", "trauma_mechanism": "Traumamechanisme", "intoxication": "Intoxicatie",
     "allergy": "Allergie", "treatment_limits": "Behandelgrenzen", "legal_measure": "Juridische maatregel",
     "remark": "Opmerking", "spo2_scale": "SpO2-schaal", "destination": "Bestemming", "lifecycle": "Verloop",
@@ -71,6 +71,8 @@ FIELDS: dict[str, list[tuple[str, str]]] = {
                ("events", "E — gebeurtenis")],
     "medication": [("drug", "middel"), ("dose", "dosis"), ("route", "toediening")],
     "procedure": [("procedure", "verrichting"), ("result", "resultaat"), ("attempts", "pogingen")],
+    "team_alert": [("alerts", "alarm"), ("trauma_level", "niveau"), ("last_seen_well_at", "laatst goed gezien"),
+                   ("text", "overig")],
     "ecg": [("rhythm", "ritme"), ("rate", "frequentie"), ("st_elevation_leads", "ST-elevatie in"),
             ("stemi", "STEMI-criteria"), ("transmitted", "ECG verstuurd")],
     "diagnosis": [("text", "werkdiagnose")],
@@ -175,6 +177,8 @@ def _field_text(kind: str, field: str, value: Any, entry: Mapping[str, Any], lis
         return "; ".join(_injury(i, lists) for i in value if isinstance(i, dict))
     if field == "date_of_birth" or field == "origin_date":
         return day(value)
+    if field == "last_seen_well_at":
+        return klok(value)
     if field == "sex":
         return code_label("sex", value, lists)
     if isinstance(value, bool):
@@ -236,7 +240,7 @@ def summary(kind: str, entry: Mapping[str, Any], lists=None,
         parts.append(f"{label}: {_field_text(kind, field, value, entry, lists, seh_name)}")
     if entry.get("not_state"):
         parts.insert(0, str(entry["not_state"]))
-    if entry.get("text") and kind not in ("diagnosis", "remark"):
+    if entry.get("text") and kind not in ("diagnosis", "remark", "team_alert"):
         parts.append(f"toelichting: {entry['text']}")
     return "; ".join(parts) or "—"
 

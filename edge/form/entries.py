@@ -294,6 +294,29 @@ class EcgData(Assessable):
     transmitted: bool | None = Field(default=None, description="ECG verstuurd naar de cardioloog/PCI-centrum")
 
 
+class TeamAlertData(EntryData):
+    """Team activation asked of the SEH with the vooraankondiging: trauma (with the regional
+    level), CVA (with the time last seen well), STEMI, sepsis, reanimatie/ROSC, obstetrie, kind, overig."""
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"alerts": ["trauma"], "trauma_level": "niveau_1"},
+        {"alerts": ["cva"], "last_seen_well_at": "2026-12-02T13:05:00Z"}]})
+    CODES = {"alerts": "team_alerts", "trauma_level": "trauma_levels"}
+    alerts: list[Code] = Field(min_length=1)
+    trauma_level: Code | None = None
+    last_seen_well_at: datetime | None = Field(default=None, description="CVA: laatst goed gezien")
+    text: str | None = ShortText
+
+    @model_validator(mode="after")
+    def _details_fit(self):
+        if self.trauma_level and "trauma" not in self.alerts:
+            raise ValueError("een traumaniveau hoort bij een traumaalarm")
+        if self.last_seen_well_at and "cva" not in self.alerts:
+            raise ValueError("'laatst goed gezien' hoort bij een CVA-alarm")
+        if "overig" in self.alerts and not self.text:
+            raise ValueError("beschrijf het overige alarm")
+        return self
+
+
 class ProcedureData(Assessable):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"procedure": "infuus", "result": "gelukt", "attempts": 1}]})
@@ -406,7 +429,7 @@ CLIENT_KINDS: dict[str, type[EntryData]] = {
     "airway": AirwayData, "breathing": BreathingData, "circulation": CirculationData,
     "disability": DisabilityData, "exposure": ExposureData,
     "secondary": SecondaryData, "sample": SampleData,
-    "medication": MedicationData, "procedure": ProcedureData, "ecg": EcgData,
+    "medication": MedicationData, "procedure": ProcedureData, "ecg": EcgData, "team_alert": TeamAlertData,
     "diagnosis": DiagnosisData, "trauma_mechanism": TraumaMechanismData, "intoxication": IntoxicationData,
     "allergy": AllergyData, "treatment_limits": TreatmentLimitsData, "legal_measure": LegalMeasureData,
     "remark": RemarkData, "spo2_scale": Spo2ScaleData,
@@ -475,6 +498,8 @@ def validate(data: EntryData, lists: ValueLists, confirm: bool, prefix: str = "d
     stored = data.model_dump(mode="json", exclude_defaults=True)
     if isinstance(data, TimeData):
         stored["at"] = utc_iso(data.at)
+    if isinstance(data, TeamAlertData) and data.last_seen_well_at is not None:
+        stored["last_seen_well_at"] = utc_iso(data.last_seen_well_at)
     for field, name in data.NUMERIC.items():
         if field in stored and LIMITS[name].integer and isinstance(stored[field], float):
             stored[field] = int(stored[field])
@@ -507,6 +532,10 @@ def _cross_checks(data: EntryData, lists: ValueLists, prefix: str) -> tuple[list
             data.origin_date > datetime.now(UTC).date():
         errors.append(DomainError("datum ligt in de toekomst", _join(prefix, "origin_date"),
                                   type="plausibility.impossible"))
+    if isinstance(data, TeamAlertData) and data.last_seen_well_at is not None and (
+            data.last_seen_well_at.tzinfo is None or data.last_seen_well_at > datetime.now(UTC)):
+        errors.append(DomainError("'laatst goed gezien' ligt in de toekomst of heeft geen UTC-offset",
+                                  _join(prefix, "last_seen_well_at"), type="plausibility.impossible"))
     if isinstance(data, TimeData) and data.at.tzinfo is None:
         errors.append(DomainError("tijdstip zonder UTC-offset", _join(prefix, "at")))
     return errors, []

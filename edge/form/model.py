@@ -37,6 +37,7 @@ COLLECTIONS: dict[str, tuple[str, ...]] = {
     **{kind: ("primary_survey", letter) for kind, letter in PRIMARY_LETTERS.items()},
     "secondary": ("secondary_survey",), "sample": ("sample",),
     "medication": ("medications",), "procedure": ("procedures",), "diagnosis": ("diagnoses",), "ecg": ("ecgs",),
+    "team_alert": ("team_alerts",),
     "trauma_mechanism": ("trauma_mechanisms",), "intoxication": ("intoxications",), "allergy": ("allergies",),
     "treatment_limits": ("treatment_limits",), "legal_measure": ("legal_measures",), "remark": ("remarks",),
     "spo2_scale": ("spo2_scale",),

@@ -88,6 +88,21 @@ LIMITS: dict[str, Limit] = {
 }
 
 
+# Device unit -> form unit, where a monitor may measure in another unit than the form keeps
+# (etCO2: monitors send mm[Hg], the form keeps kPa). 1 kPa = 7.50062 mm[Hg].
+MMHG_PER_KPA = 7.50062
+UNIT_CONVERSIONS = {("mm[Hg]", "kPa"): lambda v: v / MMHG_PER_KPA, ("kPa", "mm[Hg]"): lambda v: v * MMHG_PER_KPA}
+
+
+def in_form_unit(value: float, unit: str, form_unit: str) -> float | None:
+    """``value`` (in ``unit``) in the form's unit; None when the units cannot be converted
+    (the value is then not taken over: a number in an unknown unit is not a vital sign)."""
+    if unit == form_unit or not unit:
+        return value
+    convert = UNIT_CONVERSIONS.get((unit, form_unit))
+    return round(convert(value), 2) if convert else None
+
+
 def medication_dose_limit(med: dict[str, Any]) -> Limit:
     """Above the list's maximum single dose is unusual; ten times above it cannot be right."""
     top = float(med["max_single_dose"])

@@ -129,6 +129,10 @@ DEFAULT_LISTS: dict[str, list[dict[str, Any]]] = {
         "wervelkolom_immobilisatie=wervelkolomimmobilisatie", "spalk=spalk", "tractiespalk=tractiespalk",
         "naaldthoracocentese=naaldthoracocentese", "wondverzorging=wondverzorging", "uitzuigen=uitzuigen",
         "repositie=repositie", "koelen=koelen brandwond", "glucosemeting=glucosemeting"),
+    "team_alerts": _items(
+        "trauma=traumaalarm", "cva=CVA / beroerte", "stemi=STEMI", "sepsis=sepsis", "reanimatie=reanimatie / ROSC",
+        "obstetrie=obstetrie", "kind=kind", "overig=overig"),
+    "trauma_levels": _items("niveau_1=traumaalarm niveau 1", "niveau_2=traumaalarm niveau 2"),
     "ecg_rhythms": _items(
         "sinus=sinusritme", "sinustachycardie=sinustachycardie", "sinusbradycardie=sinusbradycardie",
         "af=atriumfibrilleren", "afl=atriumflutter", "svt=supraventriculaire tachycardie",

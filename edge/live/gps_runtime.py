@@ -282,8 +282,8 @@ class GpsRuntime:
                 watch.proposals.append(proposal)
             self.counters["proposals"] += 1
             log.info("GPS proposes %s for rit %s", found.kind, watch.rit_id)
-        if watch.status in ACTIVE_STATUSES and fix.has_position:
-            self._update_form(watch, fix, at)
+        if watch.status in ACTIVE_STATUSES and fix.has_position and watch.rit_id == self.service.active_rit_id():
+            self._update_form(watch, fix, at)  # position and ETA belong to the rit the crew works on
 
     def _update_form(self, watch: RitWatch, fix: Fix, at: datetime) -> None:
         eta = self._etas.get(watch.seh_id) if watch.seh_id else None
@@ -307,10 +307,12 @@ class GpsRuntime:
         return VehiclePositionData.model_validate(data).model_dump(mode="json", exclude_none=True)
 
     def _send_live(self) -> None:
-        """The live topic to each SEH with an announced rit of this vehicle."""
+        """The live topic to the SEH of the active rit, when it is announced: live values belong
+        to the rit the crew works on, never to every rit of the vehicle."""
         targets: dict[str, list[str]] = {}
+        active = self.service.active_rit_id()
         for watch in self._watches.values():
-            if watch.status in ACTIVE_STATUSES and watch.seh_id:
+            if watch.status in ACTIVE_STATUSES and watch.seh_id and watch.rit_id == active:
                 targets.setdefault(watch.seh_id, []).append(watch.rit_id)
         now = self._monotonic()
         for seh_id, rit_ids in targets.items():

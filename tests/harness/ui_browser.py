@@ -61,6 +61,8 @@ def sign_in(page: Page, base_url: str) -> None:
 def new_rit(page: Page, urgency: str = "A1", seh_label: str = "SEH UMC Utrecht") -> str:
     page.check(f"input[name=urgency][value={urgency}]", force=True)
     page.select_option("select[name=destination_seh]", label=seh_label)
+    if page.locator("input[name=ook_nieuw]").count():
+        page.check("input[name=ook_nieuw]")
     page.click("button:has-text('Rit starten')")
     page.wait_for_url(re.compile(r".*/rits/[0-9a-f-]+\?tab=abcde.*"))
     return urlparse(page.url).path.split("/")[2]

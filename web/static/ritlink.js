@@ -15,6 +15,8 @@
       { code: "...", swap: false }
     ];
     htmx.config.timeout = 15000;
+    // The settle step only animates classes; the crew waits for the saved entry, not for it.
+    htmx.config.defaultSettleDelay = 0;
   }
 
   function alertRegion() {
@@ -154,6 +156,23 @@
     if (route && option.dataset.weg) route.value = option.dataset.weg;
     if (form.hasAttribute("data-concept")) store(form);
   }
+
+  // Day / night / automatic: applied at once (no reload), remembered in a cookie for a year.
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("form[data-thema-keuze] button");
+    if (!button) return;
+    e.preventDefault();
+    e.stopPropagation();
+    var choice = button.value;
+    document.cookie = "ritlink_thema=" + choice + "; path=/; max-age=31536000; samesite=strict";
+    var theme = choice === "auto" ? (document.body.dataset.autoThema || "dag") : choice;
+    document.body.classList.remove("thema-dag", "thema-nacht");
+    document.body.classList.add("thema-" + theme);
+    document.querySelectorAll("form[data-thema-keuze] button").forEach(function (b) {
+      b.classList.toggle("gekozen", b.value === choice);
+      b.setAttribute("aria-pressed", b.value === choice ? "true" : "false");
+    });
+  }, true);
 
   document.addEventListener("htmx:load", function (e) { restoreAll(e.detail.elt); });
   document.addEventListener("DOMContentLoaded", function () {
