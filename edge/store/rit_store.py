@@ -146,6 +146,9 @@ def _m7_form_checkpoints(db: sqlite_utils.Database) -> None:
             head_json TEXT NOT NULL
         )"""
     )
+    # A save looks for its stream's pending message: found in the index, not among every
+    # message the stream ever sent.
+    db.execute("CREATE INDEX outbox_pending ON outbox(rit_id, seh_id) WHERE published_at IS NULL")
 
 
 EDGE_MIGRATIONS = [
