@@ -167,6 +167,9 @@ EDGE_MIGRATIONS = [
 CHECKPOINT_EVERY = 64
 
 
+HEADER_COLUMNS = "rit_id, vehicle_id, urgency, destination_seh, lifecycle, created_at, updated_at, form_sha256"
+
+
 class RitNotFound(KeyError):
     pass
 
@@ -232,7 +235,10 @@ def _write_head(db: sqlite_utils.Database, rit_id: str, form: dict[str, Any], ch
 
 def load_form(db: sqlite_utils.Database, row: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
     """The current form of a rits row: its checkpoint and the entries after it."""
-    form = json.loads(row["form_json"])
+    text = row.get("form_json")
+    if text is None:  # a header row (Tx.row): the checkpoint is read only when needed
+        text = db.execute("SELECT form_json FROM rits WHERE rit_id = ?", [row["rit_id"]]).fetchone()[0]
+    form = json.loads(text)
     head = db.execute("SELECT form_position FROM rit_heads WHERE rit_id = ?", [row["rit_id"]]).fetchone()
     if head is None:
         return form, None
@@ -265,7 +271,8 @@ class Tx:
         return self.items.get(rit_id, set())
 
     def row(self, rit_id: str) -> dict[str, Any]:
-        rows = list(self.db.query("SELECT * FROM rits WHERE rit_id = ?", [rit_id]))
+        """The rit's header columns (not the stored form, which a save does not need)."""
+        rows = list(self.db.query(f"SELECT {HEADER_COLUMNS} FROM rits WHERE rit_id = ?", [rit_id]))
         if not rows:
             raise RitNotFound(rit_id)
         return rows[0]
