@@ -40,6 +40,7 @@ class Vehicle:
 
     def online(self) -> Vehicle:
         self.service.on_outbox_write = self.sync.wake
+        self.service.broker_connected = self.sync.connected.is_set  # as edge/runtime.py wires it
         self.sync.start()
         self.sync.connected.wait(10)
         return self
@@ -47,6 +48,7 @@ class Vehicle:
     def offline(self) -> None:
         self.sync.stop()
         self.service.on_outbox_write = lambda: None
+        self.service.broker_connected = lambda: False
 
     def new_rit(self, urgency: str = "A1") -> str:
         return self.service.create_rit(SEH.id, urgency, actor=CREW)["rit_id"]

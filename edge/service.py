@@ -50,6 +50,7 @@ class EdgeService:
         # Set by the runtime: wakes the MQTT sender after a write; reports the link state.
         self.on_outbox_write: Callable[[], None] = lambda: None
         self.broker_connected: Callable[[], bool] = lambda: False
+        store.link_up = lambda: self.broker_connected()
         # The MQTT side's own state: its threads alive, dead letters (edge/sync/sender.MqttSync.health).
         self.sync_health: Callable[[], dict[str, Any]] = lambda: {}
         # Set by the runtime when a GPS is configured (edge/gps_runtime.GpsRuntime): the
@@ -404,7 +405,12 @@ class EdgeService:
             log.error("store full: access log entry for %s of rit %s could not be written", action, rit_id)
             return self.store.read_unlogged(fn)
 
-    def rit_view(self, rit_id: str, *, actor: Actor) -> dict[str, Any]:
+    def rit_view(self, rit_id: str, *, actor: Actor, audit: bool = True) -> dict[str, Any]:
+        """One rit as the crew sees it. ``audit=False`` is for a refresh of what is already on
+        screen (the page header polls every second): the opening of the view is on the access
+        log, its refreshes are not (docs/form.md, "Access log"), and a refresh writes nothing."""
+        if not audit:
+            return self.store.read_unlogged(lambda tx: self._view(tx, rit_id))
         return self._read(lambda tx: self._view(tx, rit_id), actor, "rit.read", rit_id)
 
     def _view(self, tx: Tx, rit_id: str) -> dict[str, Any]:

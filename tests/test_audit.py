@@ -38,6 +38,21 @@ def test_the_tablet_page_read_is_logged_too(api):
     assert any("p.bakker" in user for user in reads)
 
 
+def test_an_open_page_is_one_row_not_one_per_header_refresh(api):
+    """The header strip polls /rits/{id}/kop every second: a page open for 60 s is one
+    opening on the access log, and its 60 refreshes write nothing."""
+    rit = api.new_rit()
+    api.client.post("/aanmelden", data={"crew1": "p.bakker", "pin": "1234"})
+    before = len(api.get(f"/api/v1/rits/{rit}/audit"))
+    assert api.client.get(f"/rits/{rit}").status_code == 200  # the crew opens the rit
+    for _ in range(60):  # as the page does, once a second for a minute
+        assert api.client.get(f"/rits/{rit}/kop").status_code == 200
+    log = api.get(f"/api/v1/rits/{rit}/audit")
+    seen = [(r["action"], r["user"]) for r in log[before:] if r["action"] != "audit.read"]
+    assert seen == [("rit.read", "p.bakker")]
+    assert api.client.get("/rits/onbekend/kop").status_code == 404  # a refresh still checks the rit
+
+
 def test_log_holds_ids_never_patient_data(api):
     rit = api.new_rit()
     api.entry(rit, "patient", {"name": "Zeldzame Naam", "bsn": "111222333"})

@@ -112,3 +112,45 @@ def test_position_reaches_the_track_the_proposals_the_live_topic_and_the_seh(bro
     assert payload["rit_ids"] == [rit_id] and payload["position"]["lat"] and "vitals" in payload
     counters = edge.get("/api/v1/position").json()["counters"]
     assert counters["track_points"] == len(points) and counters["bad_checksum"] == 0
+
+
+# Straight at the SEH at a steady 50 km/h for 3 km: the arrival time hardly moves, yet the
+# form's position and ETA must follow the vehicle (at least once a minute of driving).
+STRAIGHT_TO_SEH = f"""lat,lon,max_kmh,dwell_s,role,name,radius_m,seh_id
+{SEH_UMCU[0]},{SEH_UMCU[1] - 0.0438},50,,start,west,,
+{SEH_UMCU[0]},{SEH_UMCU[1] - 0.0219},50,,,,,
+{SEH_UMCU[0]},{SEH_UMCU[1]},30,20,seh,SEH,150,seh-umcu
+"""
+
+
+def test_the_eta_reaches_the_seh_while_driving_straight_at_it(tmp_path, broker, seh_process, gps_edge):
+    seh, edge = seh_process(), gps_edge
+    (tmp_path / "straight.csv").write_text(STRAIGHT_TO_SEH)
+    rit_id = edge.post("/api/v1/rits", {"destination_seh": "seh-umcu", "urgency": "A1"}).json()["rit_id"]
+    log = open(tmp_path / "gps-sim.log", "wb")
+    sim = subprocess.Popen(ritlink_cmd("sim", "gps", "--link", str(tmp_path / "gps"), "--route", "straight.csv",
+                                       "--rate", str(RATE), "--baud", "115200"),
+                           stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=child_env(), cwd=tmp_path)
+    log.close()
+    try:
+        wait_until(lambda: edge.get("/api/v1/position").json()["eta"].get("seh-umcu"), 15, what="an ETA to the SEH")
+        assert edge.post(f"/api/v1/rits/{rit_id}/announce").status_code == 202
+        seen: dict[str, dict] = {}  # position time -> the SEH's copy of the position and ETA
+
+        def positions_at_seh() -> int:
+            form = seh.get(f"/api/v1/rits/{rit_id}").json().get("form", {})
+            position = form.get("vehicle_position")
+            if position and position.get("eta"):
+                seen[position["at"]] = position
+            return len(seen)
+
+        # 3 km at 50 km/h is 216 s of route (~22 s here): the announced one and at least two more.
+        wait_until(lambda: positions_at_seh() >= 3, 30, what="ETA updates at the SEH while driving")
+    finally:
+        sim.terminate()
+        sim.wait(5)
+    steps = sorted(seen)
+    assert all(seconds_between(a, b) <= 61 for a, b in zip(steps, steps[1:]))
+    remaining = [seen[at]["eta"]["distance_m"] for at in steps]
+    assert remaining == sorted(remaining, reverse=True) and remaining[0] - remaining[-1] > 1000
+    assert edge.get("/api/v1/position").json()["counters"]["form_updates"] >= 2

@@ -243,7 +243,7 @@ def pages_router(service: EdgeService) -> APIRouter:
         crew = signed_in(request)
         if crew is None:
             raise HTTPException(403)
-        view = service.rit_view(rit_id, actor=crew.actor(request))
+        view = service.rit_view(rit_id, actor=crew.actor(request), audit=False)
         return templates.TemplateResponse(request, "_header.html", Page(request, crew, place()).context(
             view=view, header=header_model(service, view)))
 

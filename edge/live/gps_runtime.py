@@ -5,8 +5,10 @@ feeds ``on_fix`` on its reader thread. Per open rit (concept or announced, not h
 or cancelled) the track is stored at most one point per 5 s and the run times ter plaatse
 and aankomst SEH are proposed for the crew to confirm. Per announced rit the destination
 SEH gets the live topic (latest vitals + position, at most once per 5 s), and the form
-gets the position and ETA at the vooraankondiging and whenever the ETA moves by a minute
-or more: every form change is an MQTT message, so not on every fix.
+gets the position and ETA at the vooraankondiging, whenever the ETA moves by a minute or
+more, and at least once a minute while driving (heading straight for the SEH the arrival
+time hardly moves, yet the SEH must see the vehicle come closer): every form change is an
+MQTT message, so not on every fix.
 
 Without fixes (no GPS configured, unplugged, a tunnel) a ticker still sends the live topic,
 with the vitals and the last known position (or none).
@@ -58,6 +60,7 @@ log = logging.getLogger("ritlink.gps")
 GPS_DEVICE_ID = "gps"
 LIVE_EVERY_S = 5.0  # design.md: the live topic at most once per 5 s
 ETA_CHANGE_S = 60.0  # a new ETA goes into the form when it moved by at least this much
+FORM_REFRESH_S = 60.0  # while driving, the form's position and ETA are at most this old (fix time)
 RITS_REFRESH_S = 1.0  # how often the list of open rits is read again
 TICK_S = 1.0  # without fixes the live topic is still sent (vitals), checked this often
 FIX_FRESH_S = 3.0
@@ -109,6 +112,7 @@ class RitWatch:
     has_position: bool = False
     written_seh: str | None = None
     written_arrival: datetime | None = None
+    written_at: datetime | None = None  # the fix time of the position in the form
 
 
 class GpsRuntime:
@@ -228,13 +232,16 @@ class GpsRuntime:
         if now - self._refreshed_at < RITS_REFRESH_S:
             return
         self._refreshed_at = now
+        # The small part of the current form (rit_heads), or the whole form of a rit saved
+        # before there was one: both hold the melding, the times and the position as they are now.
         rows = self.store.query(
-            "SELECT rit_id, lifecycle, destination_seh, form_sha256,"
-            " json_extract(form_json, '$.melding.location.lat') AS incident_lat,"
-            " json_extract(form_json, '$.melding.location.lon') AS incident_lon,"
-            " json_extract(form_json, '$.times') AS times,"
-            " json_extract(form_json, '$.vehicle_position') AS vehicle_position"
-            f" FROM rits WHERE lifecycle IN ({','.join('?' * len(OPEN_STATUSES))})", list(OPEN_STATUSES))
+            "SELECT r.rit_id, lifecycle, destination_seh, form_sha256,"
+            " json_extract(coalesce(h.head_json, r.form_json), '$.melding.location.lat') AS incident_lat,"
+            " json_extract(coalesce(h.head_json, r.form_json), '$.melding.location.lon') AS incident_lon,"
+            " json_extract(coalesce(h.head_json, r.form_json), '$.times') AS times,"
+            " json_extract(coalesce(h.head_json, r.form_json), '$.vehicle_position') AS vehicle_position"
+            " FROM rits r LEFT JOIN rit_heads h USING (rit_id)"
+            f" WHERE lifecycle IN ({','.join('?' * len(OPEN_STATUSES))})", list(OPEN_STATUSES))
         with self._proposal_lock:
             self._watches = {row["rit_id"]: self._watch_from(row) for row in rows}
 
@@ -258,6 +265,7 @@ class GpsRuntime:
         watch.written_seh = position.get("seh_id")
         eta = position.get("eta")
         watch.written_arrival = parse_utc(eta["arrival_at"]) if eta else None
+        watch.written_at = parse_utc(position["at"]) if position.get("at") else None
         return watch
 
     def _follow(self, watch: RitWatch, fix: Fix, at: datetime) -> None:
@@ -282,13 +290,15 @@ class GpsRuntime:
         if watch.has_position and watch.written_seh == watch.seh_id:
             if eta is None or fix.speed_mps is None or fix.speed_mps < STATIONARY_MPS:
                 return  # stopped or just left: the form keeps its ETA until we drive with a new one
-            if watch.written_arrival is not None and \
+            fresh = watch.written_at is not None and (at - watch.written_at).total_seconds() < FORM_REFRESH_S
+            if fresh and watch.written_arrival is not None and \
                     abs((eta.arrival_at - watch.written_arrival).total_seconds()) < ETA_CHANGE_S:
                 return
         result = self.service.record_vehicle_position(watch.rit_id, self._entry_data(fix, at, watch.seh_id, eta), at)
         if result.get("written"):
             watch.has_position, watch.written_seh = True, watch.seh_id
             watch.written_arrival = eta.arrival_at if eta else None
+            watch.written_at = at
             self.counters["form_updates"] += 1
 
     @staticmethod

@@ -191,9 +191,21 @@ class Store:
         return min(free, self.max_bytes - (pages - free_pages) * page_size)
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite_utils.Database]:
-        with self.lock, write_transaction(self.db) as db:
-            yield db
+    def write(self, durable: bool = True) -> Iterator[sqlite_utils.Database]:
+        """One write transaction. ``durable=False`` commits without its own fsync
+        (``synchronous=NORMAL`` for this transaction only): for state that can be recovered
+        after a power cut from elsewhere (a broker ack, a receipt the SEH sends again). WAL
+        is sequential, so the next durable commit, or the next checkpoint, makes it durable
+        too; a cut before that loses only this transaction, never an earlier one."""
+        with self.lock:
+            if not durable:
+                self.db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with write_transaction(self.db) as db:
+                    yield db
+            finally:
+                if not durable:
+                    self.db.execute("PRAGMA synchronous=FULL")
 
     def query(self, sql: str, params: Sequence | dict = ()) -> list[dict]:
         with self.lock:

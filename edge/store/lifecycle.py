@@ -69,7 +69,8 @@ def overdracht(tx: Tx, rit_id: str, make: EntryFactory, onvolledig: bool) -> dic
     form = tx.append(rit_id, entries, notify=False)
     if status == CONCEPT:
         _open(tx, rit_id, seh_id, form)
-    msg_id = outbox.close_stream(tx.db, rit_id, seh_id, form, "overdracht")
+    msg_id = outbox.close_stream(tx.db, rit_id, seh_id, form, "overdracht",
+                                 tx.changed_items(rit_id))
     tx.audit_detail = {"entry_ids": [e["entry_id"] for e in entries], "seh_id": seh_id, "msg_id": msg_id,
                        "onvolledig": bool(missing)}
     return {"rit_id": rit_id, "msg_id": msg_id, "onvolledig": bool(missing), "missing": missing,
@@ -87,7 +88,8 @@ def cancel(tx: Tx, rit_id: str, make: EntryFactory, reason: str, text: str | Non
         data["text"] = text
     entry = make("lifecycle", data)
     form = tx.append(rit_id, [entry], notify=False)
-    msg_id = outbox.close_stream(tx.db, rit_id, seh_id, form, "geannuleerd") if status in ACTIVE_STATUSES else None
+    msg_id = outbox.close_stream(tx.db, rit_id, seh_id, form, "geannuleerd",
+                                 tx.changed_items(rit_id)) if status in ACTIVE_STATUSES else None
     tx.audit_detail = {"entry_ids": [entry["entry_id"]], "seh_id": seh_id, "msg_id": msg_id}
     return {"rit_id": rit_id, "msg_id": msg_id, "form_sha256": tx.sha(rit_id)}
 
@@ -109,7 +111,8 @@ def change_destination(tx: Tx, rit_id: str, make: EntryFactory, new_seh: str,
         entries.append(make("lifecycle", {"event": "cancel", "seh_id": old_seh, "reason": "andere_bestemming",
                                           "text": f"nieuwe bestemming {new_seh}"}))
         form = tx.append(rit_id, entries[-1:], notify=False)
-        result["cancelled_msg_id"] = outbox.close_stream(tx.db, rit_id, old_seh, form, "geannuleerd")
+        result["cancelled_msg_id"] = outbox.close_stream(tx.db, rit_id, old_seh, form, "geannuleerd",
+                                                        tx.changed_items(rit_id))
     entries.append(make("destination", {"seh_id": new_seh, **({"reason": reason} if reason else {})}))
     form = tx.append(rit_id, entries[-1:], notify=False)
     if status != CONCEPT:

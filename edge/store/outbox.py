@@ -8,21 +8,43 @@ made while it waits are folded into it: one merge patch from the last version th
 will have to now, not one message per keystroke. Publishing *freezes* a message: from
 then on its msg_id, seq and body never change, so a resend after a crash is the same
 message and the SEH can drop the duplicate.
+
+A save's cost does not grow with the form: the patch is built from what the save changed,
+not by diffing whole forms. The form's entry-keyed collections (``vitals``,
+``primary_survey`` ... and ``history``) only ever gain items, and an item only ever gains
+fields (a correction marks the one it replaces), so the patch carries just the items the
+change touched (``Touched``), whole. The rest of the form is small (status, current views,
+scores) and is diffed against the stream's *base*: that small part as the SEH will have it
+once every frozen message is applied (``streams.base_form_json``).
+
+When the broker is connected and nothing of the stream is on the wire, a new message is
+frozen in the save's own transaction: the sender then publishes it without a write of its
+own. Otherwise it stays pending, so an hour offline still folds into one message.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 import sqlite_utils
 
+from edge.form.model import COLLECTIONS
 from edge.wire.canonical import form_sha256, merge_patch_apply, merge_patch_create
 from edge.wire.contract import FINAL_STATUSES, new_id
 from edge.wire.contract import utc_now
 
+# The form's top-level keys that hold entry-keyed collections (only ever growing).
+COLLECTION_KEYS = frozenset(path[0] for path in COLLECTIONS.values()) | {"history"}
+# (collection path, entry_id): an item a change added or marked.
+Touched = Collection[tuple[tuple[str, ...], str]]
+
 # Message states, in the order they advance (rejected stands apart).
 STATE_RANK = {"saved": 0, "sent": 1, "delivered": 2, "read": 3}
+# States whose mark may be lost in a power cut: the broker's ack and the SEH's receipt come
+# again when the message is published again with the same msg_id (edge/sync/sender.py).
+RECOVERABLE_STATES = frozenset({"sent", "delivered"})
 
 
 def _stream(db: sqlite_utils.Database, rit_id: str, seh_id: str) -> dict | None:
@@ -64,27 +86,31 @@ def open_stream(db: sqlite_utils.Database, rit_id: str, seh_id: str, form: dict)
 
 
 def form_changed(db: sqlite_utils.Database, rit_id: str, form: dict, status: str = "update",
-                 sha: str | None = None) -> list[str]:
+                 sha: str | None = None, touched: Touched | None = None, freeze: bool = False) -> list[str]:
     """Queue the change on every open stream of the rit; ``status`` may end the stream.
 
     A stream that ended with the overdracht still carries late additions ("nagekomen"):
     they go out as patches that keep the status overdracht. ``sha`` is the form's hash when
-    the caller has it already (the store does), saving a second canonical serialisation."""
+    the caller has it already (the store does), saving a second canonical serialisation.
+    ``touched``: the collection items the change added or marked (None: all of them).
+    ``freeze``: the broker is connected, so a message that can go at once is frozen now."""
     msg_ids = []
     for stream in db.query(
         "SELECT * FROM streams WHERE rit_id = ? AND (open = 1 OR status = 'overdracht')", [rit_id]
     ):
-        msg_ids.append(_queue_change(db, stream, form, status if stream["open"] else "overdracht", sha))
+        msg_ids.append(_queue_change(db, stream, form, status if stream["open"] else "overdracht", sha,
+                                     touched, freeze))
     return msg_ids
 
 
-def close_stream(db: sqlite_utils.Database, rit_id: str, seh_id: str, form: dict, status: str) -> str:
+def close_stream(db: sqlite_utils.Database, rit_id: str, seh_id: str, form: dict, status: str,
+                 touched: Touched | None = None) -> str:
     """End one stream with a final status (overdracht, geannuleerd)."""
     assert status in FINAL_STATUSES
     stream = _stream(db, rit_id, seh_id)
     if stream is None or not stream["open"]:
         raise StreamClosedError(seh_id)
-    return _queue_change(db, stream, form, status)
+    return _queue_change(db, stream, form, status, touched=touched)
 
 
 def request_snapshot(db: sqlite_utils.Database, rit_id: str, seh_id: str, form: dict) -> str | None:
@@ -99,23 +125,72 @@ def request_snapshot(db: sqlite_utils.Database, rit_id: str, seh_id: str, form: 
     return _insert_message(db, rit_id, seh_id, "snapshot", stream["status"], form, form)
 
 
-def _queue_change(db: sqlite_utils.Database, stream: dict, form: dict, status: str, sha: str | None = None) -> str:
+def _queue_change(db: sqlite_utils.Database, stream: dict, form: dict, status: str, sha: str | None = None,
+                  touched: Touched | None = None, freeze: bool = False) -> str:
     rit_id, seh_id = stream["rit_id"], stream["seh_id"]
     final = status in FINAL_STATUSES
     if final:
         db.execute("UPDATE streams SET open = 0, status = ? WHERE rit_id = ? AND seh_id = ?", [status, rit_id, seh_id])
     pending = _pending(db, rit_id, seh_id)
     if pending is None:
-        base = json.loads(stream["base_form_json"])
-        return _insert_message(db, rit_id, seh_id, "patch", status, merge_patch_create(base, form), form, sha)
+        body = change_patch(form, touched, _base(stream))
+        msg_id = _insert_message(db, rit_id, seh_id, "patch", status, body, form, sha)
+        if freeze and not _on_the_wire(db, rit_id, seh_id, msg_id):
+            _freeze(db, msg_id, stream, "patch", body)
+        return msg_id
     # Fold into the waiting message. A vooraankondiging stays one unless the change ends the stream.
     new_status = status if final else pending["status"]
     if pending["kind"] == "snapshot":
         _rewrite(db, pending["msg_id"], "snapshot", new_status, form, form, sha)
     else:
-        base = json.loads(stream["base_form_json"])
-        _rewrite(db, pending["msg_id"], "patch", new_status, merge_patch_create(base, form), form, sha)
+        earlier = {k: v for k, v in json.loads(pending["body_json"]).items() if k in COLLECTION_KEYS}
+        body = change_patch(form, touched, _base(stream), earlier)
+        _rewrite(db, pending["msg_id"], "patch", new_status, body, form, sha)
     return pending["msg_id"]
+
+
+def small_part(form: dict) -> dict:
+    """The form without its collections: status, current views, scores (a few KB at most)."""
+    return {k: v for k, v in form.items() if k not in COLLECTION_KEYS}
+
+
+def _base(stream: dict) -> dict:
+    # A stream written before patches were built from changes holds the whole form: the
+    # small part of it is the same base.
+    return small_part(json.loads(stream["base_form_json"] or "{}"))
+
+
+def change_patch(form: dict, touched: Touched | None, base: dict, earlier: dict | None = None) -> dict:
+    """The merge patch from the base to ``form``: the touched items whole (added to the items
+    of an ``earlier`` patch this one replaces) and the diff of the small part."""
+    if touched is None:  # not told what changed: every item (correct, only larger)
+        patch = json.loads(json.dumps({k: v for k, v in form.items() if k in COLLECTION_KEYS}))
+    else:
+        patch = earlier or {}
+        for path, entry_id in touched:
+            item = _at(form, path).get(entry_id)
+            if item is None:
+                continue
+            node = patch
+            for key in path:
+                node = node.setdefault(key, {})
+            node[entry_id] = item
+    patch.update(merge_patch_create(base, small_part(form)))
+    return patch
+
+
+def _at(form: dict, path: tuple[str, ...]) -> dict:
+    node = form
+    for key in path:
+        node = node.get(key, {})
+    return node
+
+
+def _on_the_wire(db: sqlite_utils.Database, rit_id: str, seh_id: str, msg_id: str) -> bool:
+    """An earlier message of the stream has no broker ack yet: this one must wait and fold."""
+    return db.execute(
+        "SELECT 1 FROM outbox WHERE rit_id = ? AND seh_id = ? AND state = 'saved' AND msg_id != ? LIMIT 1",
+        [rit_id, seh_id, msg_id]).fetchone() is not None
 
 
 def _insert_message(db, rit_id: str, seh_id: str, kind: str, status: str, body: Any, form: dict,
@@ -146,21 +221,19 @@ def freeze(db: sqlite_utils.Database, msg_id: str) -> dict:
     if row["published_at"] is not None:
         return row
     stream = _stream(db, row["rit_id"], row["seh_id"])
-    body = json.loads(row["body_json"])
-    if row["kind"] == "snapshot":
-        base = body
-    else:
-        base = merge_patch_apply(json.loads(stream["base_form_json"]), body)
-    if form_sha256(base) != row["form_sha256"]:
-        raise AssertionError("outbox message does not reproduce its form hash")  # a bug, never data
+    row["published_at"] = _freeze(db, msg_id, stream, row["kind"], json.loads(row["body_json"]))
+    return row
+
+
+def _freeze(db: sqlite_utils.Database, msg_id: str, stream: dict, kind: str, body: dict) -> str:
+    """From now on msg_id, seq and body never change; the stream's base is what the SEH
+    will have after applying it (only its small part: see the module docstring)."""
+    base = small_part(body) if kind == "snapshot" else merge_patch_apply(_base(stream), small_part(body))
     now = utc_now()
     db.execute("UPDATE outbox SET published_at = ? WHERE msg_id = ?", [now, msg_id])
-    db.execute(
-        "UPDATE streams SET base_form_json = ? WHERE rit_id = ? AND seh_id = ?",
-        [json.dumps(base), row["rit_id"], row["seh_id"]],
-    )
-    row["published_at"] = now
-    return row
+    db.execute("UPDATE streams SET base_form_json = ? WHERE rit_id = ? AND seh_id = ?",
+               [json.dumps(base), stream["rit_id"], stream["seh_id"]])
+    return now
 
 
 def messages_to_send(db: sqlite_utils.Database) -> list[dict]:

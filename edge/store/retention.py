@@ -53,6 +53,6 @@ def purge(db: sqlite_utils.Database, rit_id: str) -> dict[str, int]:
         "entries": db.execute("SELECT count(*) FROM entries WHERE rit_id = ?", [rit_id]).fetchone()[0],
         "messages": db.execute("SELECT count(*) FROM outbox WHERE rit_id = ?", [rit_id]).fetchone()[0],
     }
-    for table in ("outbox", "streams", "entries", "idempotency", "rits"):
+    for table in ("outbox", "streams", "entries", "idempotency", "rit_heads", "rits"):
         db.execute(f"DELETE FROM {table} WHERE rit_id = ?", [rit_id])
     return counts

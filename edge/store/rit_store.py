@@ -26,7 +26,7 @@ from edge.wire.contract import new_id
 from edge.store.db import Migration, Store, write_transaction
 from edge.wire.contract import utc_now
 from edge.errors import DomainError
-from edge.form.model import apply_entry_in_place, build_form, new_form
+from edge.form.model import COLLECTIONS, HISTORY_KINDS, LATER_HISTORY_KINDS, apply_entry_in_place, build_form, new_form
 from edge.wire.form_hash import CanonicalForm
 
 
@@ -134,6 +134,23 @@ def _m6_dead_letters(db: sqlite_utils.Database) -> None:
     db.execute(dead_letter.TABLE_SQL)
 
 
+def _m7_form_checkpoints(db: sqlite_utils.Database) -> None:
+    # rits.form_json becomes a checkpoint: the form as of entry ``form_position``; the entries
+    # after it complete it. ``head_json`` is the small part of the current form (status,
+    # current views, scores), written on every save. A rit without a row here (written
+    # before) has its whole current form in rits.form_json.
+    db.execute(
+        """CREATE TABLE rit_heads (
+            rit_id TEXT PRIMARY KEY REFERENCES rits(rit_id),
+            form_position INTEGER NOT NULL,
+            head_json TEXT NOT NULL
+        )"""
+    )
+    # A save looks for its stream's pending message: found in the index, not among every
+    # message the stream ever sent.
+    db.execute("CREATE INDEX outbox_pending ON outbox(rit_id, seh_id) WHERE published_at IS NULL")
+
+
 EDGE_MIGRATIONS = [
     Migration(1, "rits, entries, outbox streams", _m1_initial),
     Migration(2, "entry corrections, idempotency keys, access log", _m2_clinical_record),
@@ -141,7 +158,16 @@ EDGE_MIGRATIONS = [
     Migration(4, "rit track (GPS)", track_store.migrate_track),
     Migration(5, "monitor trend", trend_store.migrate_trend),
     Migration(6, "dead letters (refused MQTT messages)", _m6_dead_letters),
+    Migration(7, "form checkpoints: the form is written whole every few saves, its small part every save",
+              _m7_form_checkpoints),
 ]
+
+# The whole form is written again (a new checkpoint) once this many entries came after the
+# last one: a save writes the change and the small part, not a form that grows with the rit.
+CHECKPOINT_EVERY = 64
+
+
+HEADER_COLUMNS = "rit_id, vehicle_id, urgency, destination_seh, lifecycle, created_at, updated_at, form_sha256"
 
 
 class RitNotFound(KeyError):
@@ -155,6 +181,7 @@ class Cached:
     sha: str
     form: dict[str, Any]
     canonical: CanonicalForm
+    checkpoint: int | None = None  # the entry position rits.form_json holds the form of (None: none yet)
 
 
 @dataclass(frozen=True)
@@ -181,7 +208,8 @@ def _entries(db: sqlite_utils.Database, rit_id: str) -> list[dict[str, Any]]:
 
 
 def _write_form(db: sqlite_utils.Database, rit_id: str, form: dict[str, Any],
-                canonical: CanonicalForm | None = None) -> str:
+                canonical: CanonicalForm | None = None, whole: bool = True) -> str:
+    """The form's hash and header columns; with ``whole`` the form itself too (a checkpoint)."""
     # The stored JSON is the canonical JSON: one serialisation serves storage and hash.
     if canonical is None:
         blob = canonical_json(form)
@@ -189,25 +217,62 @@ def _write_form(db: sqlite_utils.Database, rit_id: str, form: dict[str, Any],
     else:
         blob, sha = canonical.sha256(form)
     db.execute(
-        "UPDATE rits SET form_json = ?, form_sha256 = ?, updated_at = ?, lifecycle = ?,"
-        " urgency = coalesce(?, urgency), destination_seh = coalesce(?, destination_seh) WHERE rit_id = ?",
-        [blob.decode("utf-8"), sha, utc_now(), form["status"], form["melding"].get("urgency"),
-         form.get("destination_seh"), rit_id],
+        "UPDATE rits SET form_sha256 = ?, updated_at = ?, lifecycle = ?, urgency = coalesce(?, urgency),"
+        " destination_seh = coalesce(?, destination_seh) WHERE rit_id = ?",
+        [sha, utc_now(), form["status"], form["melding"].get("urgency"), form.get("destination_seh"), rit_id],
     )
+    if whole:
+        db.execute("UPDATE rits SET form_json = ? WHERE rit_id = ?", [blob.decode("utf-8"), rit_id])
     return sha
+
+
+def _write_head(db: sqlite_utils.Database, rit_id: str, form: dict[str, Any], checkpoint: int) -> None:
+    db.execute("INSERT INTO rit_heads (rit_id, form_position, head_json) VALUES (?, ?, ?)"
+               " ON CONFLICT(rit_id) DO UPDATE SET form_position = excluded.form_position,"
+               " head_json = excluded.head_json",
+               [rit_id, checkpoint, json.dumps(outbox.small_part(form), ensure_ascii=False)])
+
+
+def load_form(db: sqlite_utils.Database, row: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+    """The current form of a rits row: its checkpoint and the entries after it."""
+    text = row.get("form_json")
+    if text is None:  # a header row (Tx.row): the checkpoint is read only when needed
+        text = db.execute("SELECT form_json FROM rits WHERE rit_id = ?", [row["rit_id"]]).fetchone()[0]
+    form = json.loads(text)
+    head = db.execute("SELECT form_position FROM rit_heads WHERE rit_id = ?", [row["rit_id"]]).fetchone()
+    if head is None:
+        return form, None
+    for entry in db.query("SELECT * FROM entries WHERE rit_id = ? AND position > ? ORDER BY position",
+                          [row["rit_id"], head[0]]):
+        apply_entry_in_place(form, _entry_from_row(entry))
+    return form, head[0]
+
+
+def collection_path(kind: str) -> tuple[str, ...]:
+    """Where an entry kind's items live in the form."""
+    if kind in HISTORY_KINDS or kind in LATER_HISTORY_KINDS:
+        return ("history", kind)
+    return COLLECTIONS[kind]
 
 
 class Tx:
     """One write transaction: the operations a service call composes atomically."""
 
-    def __init__(self, store: EdgeStore, db: sqlite_utils.Database):
+    def __init__(self, store: EdgeStore, db: sqlite_utils.Database, online: bool = False):
         self.store = store
         self.db = db
         self.touched: dict[str, Cached] = {}
         self.audit_detail: dict[str, Any] = {}
+        self.online = online  # the broker is connected: a message that can go now is frozen now
+        # Per rit, the collection items this transaction added or marked: the outbox patch.
+        self.items: dict[str, set[tuple[tuple[str, ...], str]]] = {}
+
+    def changed_items(self, rit_id: str) -> set[tuple[tuple[str, ...], str]]:
+        return self.items.get(rit_id, set())
 
     def row(self, rit_id: str) -> dict[str, Any]:
-        rows = list(self.db.query("SELECT * FROM rits WHERE rit_id = ?", [rit_id]))
+        """The rit's header columns (not the stored form, which a save does not need)."""
+        rows = list(self.db.query(f"SELECT {HEADER_COLUMNS} FROM rits WHERE rit_id = ?", [rit_id]))
         if not rows:
             raise RitNotFound(rit_id)
         return rows[0]
@@ -219,14 +284,18 @@ class Tx:
         row = self.row(rit_id)
         cached = self.store._forms.pop(rit_id, None)  # popped: a rollback must not leave it half-changed
         if cached is None or cached.sha != row["form_sha256"]:
-            cached = Cached(row["form_sha256"], json.loads(row["form_json"]), CanonicalForm())
+            form, checkpoint = load_form(self.db, row)
+            cached = Cached(row["form_sha256"], form, CanonicalForm(), checkpoint)
         self.touched[rit_id] = cached
         return cached.form
 
     def form_copy(self, rit_id: str) -> tuple[dict[str, Any], str]:
         """A read-only view: a fresh copy, safe to hand to other threads."""
         row = self.row(rit_id)
-        return json.loads(row["form_json"]), row["form_sha256"]
+        cached = self.touched.get(rit_id) or self.store._forms.get(rit_id)
+        if cached is not None and cached.sha == row["form_sha256"]:
+            return json.loads(canonical_json(cached.form)), cached.sha
+        return load_form(self.db, row)[0], row["form_sha256"]
 
     def create_rit(self, vehicle_id: str, entries: list[dict[str, Any]]) -> str:
         rit_id = new_id()
@@ -251,10 +320,14 @@ class Tx:
         form = self.form(rit_id)
         position = self.db.execute("SELECT coalesce(max(position), 0) FROM entries WHERE rit_id = ?",
                                    [rit_id]).fetchone()[0]
+        items = self.items.setdefault(rit_id, set())
         for raw in entries:
             position += 1
             entry = {"entry_id": new_id(), "recorded_at": utc_now(), **raw, "position": position}
+            path = collection_path(entry["kind"])
+            items.add((path, entry["entry_id"]))
             if entry.get("replaces"):
+                items.add((path, entry["replaces"]))
                 self._check_replaceable(rit_id, entry)
                 self.touched[rit_id].canonical.invalidate(entry["replaces"])  # gains corrected_by
             meta = {k: entry[k] for k in ("reason", "nagekomen", "withdrawn", "confirmed_unusual") if entry.get(k)}
@@ -267,9 +340,9 @@ class Tx:
             )
             apply_entry_in_place(form, entry)
             raw["entry_id"] = entry["entry_id"]  # the caller reports the ids it made
-        sha = self.save(rit_id, form)
+        sha = self.save(rit_id, form, position)
         if notify:
-            outbox.form_changed(self.db, rit_id, form, sha=sha)
+            outbox.form_changed(self.db, rit_id, form, sha=sha, touched=items, freeze=self.online)
         return form
 
     def _check_replaceable(self, rit_id: str, entry: dict[str, Any]) -> None:
@@ -282,9 +355,15 @@ class Tx:
             raise DomainError("deze invoer is al gecorrigeerd; corrigeer de nieuwste versie", status=409,
                               type="already_corrected")
 
-    def save(self, rit_id: str, form: dict[str, Any]) -> str:
+    def save(self, rit_id: str, form: dict[str, Any], position: int) -> str:
+        """The form after the entries up to ``position``: its hash and small part always, the
+        whole form only as a new checkpoint every ``CHECKPOINT_EVERY`` entries."""
         cached = self.touched[rit_id]
-        cached.sha = _write_form(self.db, rit_id, form, cached.canonical)
+        whole = cached.checkpoint is None or position - cached.checkpoint >= CHECKPOINT_EVERY
+        cached.sha = _write_form(self.db, rit_id, form, cached.canonical, whole)
+        if whole:
+            cached.checkpoint = position
+        _write_head(self.db, rit_id, form, cached.checkpoint)
         return cached.sha
 
     def sha(self, rit_id: str) -> str:
@@ -296,6 +375,8 @@ class EdgeStore(Store):
         super().__init__(path, EDGE_MIGRATIONS, max_bytes)
         # Committed forms by rit_id: spares re-parsing and re-serialising a large form on every write.
         self._forms: dict[str, Cached] = {}
+        # Whether the broker is connected (the service sets it): lets a save freeze its message.
+        self.link_up: Callable[[], bool] = lambda: False
 
     def transact(self, fn: Callable[[Tx], dict[str, Any]], actor: Actor, action: str,
                  rit_id: str | None = None, idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
@@ -305,7 +386,7 @@ class EdgeStore(Store):
         access; the same key for a different request is refused.
         """
         with self.lock:
-            tx = Tx(self, self.db)
+            tx = Tx(self, self.db, self.link_up())
             try:
                 with write_transaction(self.db) as db:
                     if idempotency is not None and (prior := self._prior(db, idempotency)) is not None:
@@ -338,18 +419,21 @@ class EdgeStore(Store):
 
     # -- reading ----------------------------------------------------------------------------
     def read_unlogged(self, fn: Callable[[Tx], dict[str, Any]]) -> dict[str, Any]:
-        """Run a read when the access log cannot be written (store full): the crew must still
-        see the form. The caller logs that the access went unrecorded."""
+        """Run a read without an access-log row: when the log cannot be written (store full: the
+        crew must still see the form; the caller logs that the access went unrecorded), or for
+        a refresh of a view whose opening is on the log."""
         with self.lock:
             return fn(Tx(self, self.db))
 
     def rit(self, rit_id: str) -> dict[str, Any]:
-        rows = self.query("SELECT * FROM rits WHERE rit_id = ?", [rit_id])
-        if not rows:
-            raise RitNotFound(rit_id)
-        row = rows[0]
-        row["form"] = json.loads(row.pop("form_json"))
-        return row
+        with self.lock:
+            rows = self.query("SELECT * FROM rits WHERE rit_id = ?", [rit_id])
+            if not rows:
+                raise RitNotFound(rit_id)
+            row = rows[0]
+            row["form"] = load_form(self.db, row)[0]
+            del row["form_json"]
+            return row
 
     def rit_ids(self) -> list[str]:
         return [r["rit_id"] for r in self.query("SELECT rit_id FROM rits ORDER BY created_at DESC")]
@@ -392,7 +476,9 @@ class EdgeStore(Store):
             return outbox.freeze(db, msg_id)
 
     def advance(self, msg_id: str, state: str, reason: str | None = None) -> dict | None:
-        with self.write() as db:
+        # "sent" and "delivered" are not fsynced on their own: lost in a power cut, the message
+        # is published again (same msg_id) and the SEH answers "delivered" again (sender.py).
+        with self.write(durable=state not in outbox.RECOVERABLE_STATES) as db:
             return outbox.advance_state(db, msg_id, state, reason)
 
     def mark_read_up_to(self, rit_id: str, seh_id: str, seq: int) -> None:
@@ -405,10 +491,10 @@ class EdgeStore(Store):
 
     def request_snapshot(self, rit_id: str, seh_id: str) -> str | None:
         with self.write() as db:
-            rows = list(db.query("SELECT form_json FROM rits WHERE rit_id = ?", [rit_id]))
+            rows = list(db.query("SELECT * FROM rits WHERE rit_id = ?", [rit_id]))
             if not rows:
                 return None  # purged after the SEH read it: nothing left to resend
-            return outbox.request_snapshot(db, rit_id, seh_id, json.loads(rows[0]["form_json"]))
+            return outbox.request_snapshot(db, rit_id, seh_id, load_form(db, rows[0])[0])
 
     def destination_of(self, msg_id: str) -> dict[str, Any] | None:
         """The rit and SEH an outbox message was sent to (a receipt must come from that SEH)."""
