@@ -20,8 +20,7 @@ def _entries(edge, rit_id: str, kind: str) -> list[dict]:
 
 
 def _signed_in_client(edge) -> tuple[httpx.Client, str]:
-    client = httpx.Client(base_url=edge.base_url, timeout=5)
-    client.post("/aanmelden", data={"crew1": "J. de Vries", "pin": "1234"})
+    client = edge.signed_in("J. de Vries")
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/").text).group(1)
     return client, token
 

@@ -23,7 +23,7 @@ from edge.wire.dead_letter import DeadLetter
 from edge.store.audit import Actor
 from edge.wire.canonical import canonical_json
 from edge.wire.contract import new_id
-from edge.store.db import Migration, Store, write_transaction
+from edge.store.db import SESSIONS_TABLE_SQL, Migration, Store, write_transaction
 from edge.wire.contract import utc_now
 from edge.errors import DomainError
 from edge.form.model import apply_entry_in_place, build_form, new_form
@@ -134,6 +134,10 @@ def _m6_dead_letters(db: sqlite_utils.Database) -> None:
     db.execute(dead_letter.TABLE_SQL)
 
 
+def _m7_sessions(db: sqlite_utils.Database) -> None:
+    db.execute(SESSIONS_TABLE_SQL)
+
+
 EDGE_MIGRATIONS = [
     Migration(1, "rits, entries, outbox streams", _m1_initial),
     Migration(2, "entry corrections, idempotency keys, access log", _m2_clinical_record),
@@ -141,6 +145,7 @@ EDGE_MIGRATIONS = [
     Migration(4, "rit track (GPS)", track_store.migrate_track),
     Migration(5, "monitor trend", trend_store.migrate_trend),
     Migration(6, "dead letters (refused MQTT messages)", _m6_dead_letters),
+    Migration(7, "shift sign-in sessions", _m7_sessions),
 ]
 
 
