@@ -24,7 +24,7 @@ EXIT_USAGE = 2
 COMMAND_MODULES = [
     "ritlink.monitor", "ritlink.gps", "ritlink.ops", "ritlink.status", "ritlink.link", "ritlink.certs",
     "ritlink.scenario",
-    "ritlink.export",
+    "ritlink.export", "ritlink.access",
 ]
 
 
@@ -129,6 +129,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from edge.config import load_edge_settings
 
     settings = load_edge_settings(args.config, http_port=args.port, monitor_url=args.monitor_url)
+    if settings.pin_hash is None:
+        return fail("no shift PIN configured: set pin_hash (make one with `ritlink pin-hash`)")
     if problem := _check_port(settings.http_port, "--port"):
         return fail(problem)
     configure_logging(settings.log_level)

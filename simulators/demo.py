@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from simulators.mosquitto import BrokerError, Mosquitto, wait_for_port
+from simulators.processes import PIN, PIN_HASH
 
 STOP_GRACE_S = 4.0
 
@@ -37,6 +38,7 @@ def run_demo(edge_port: int, seh_port: int, broker_port: int, data_dir: Path | N
     (data_dir / "edge.toml").write_text(
         f'vehicle_id = "ambu-01"\nbroker_url = "{broker.url}"\nhttp_port = {edge_port}\n'
         f'database = "{data_dir / "edge.db"}"\nmonitor_url = "{monitor_link}"\ngps_url = "{gps_link}"\n'
+        f'pin_hash = "{PIN_HASH}"\n'  # the demo's shift PIN, 12345
         # The shipped city route ends at this SEH's ambulance entrance (its geofence: 150 m).
         '[[sehs]]\nid = "seh-umcu"\nname = "SEH UMC Utrecht"\nphone = "088-755 5555"\n'
         "lat = 52.0862\nlon = 5.1797\ngeofence_m = 150\n"
@@ -60,7 +62,7 @@ def run_demo(edge_port: int, seh_port: int, broker_port: int, data_dir: Path | N
         print(f"broker:          {broker.url}", flush=True)
         print(f"monitor (pty):   {monitor_link}", flush=True)
         print(f"GPS (pty):       {gps_link} (city route to the SEH, looping)", flush=True)
-        print("sign in on the tablet with any crew name and PIN 1234 ($RITLINK_PIN)", flush=True)
+        print(f"sign in on the tablet with any crew name and PIN {PIN}", flush=True)
         print(f"data and logs:   {data_dir}", flush=True)
         print("Ctrl-C stops everything.", flush=True)
         while not stop.wait(0.5):

@@ -90,17 +90,36 @@ class RitlinkProcess(ChildProcess):
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def _client(self, headers: dict) -> tuple[httpx.Client | None, dict]:
+        """A request naming its author (``X-Ritlink-User``) goes as that crew member, signed in
+        through the tablet's pages; any other with the harness's device token."""
+        headers = dict(headers)
+        user = headers.pop("X-Ritlink-User", None)
+        headers.pop("X-Ritlink-Role", None)
+        if user and self.command == "serve":
+            return self.signed_in(user), headers
+        return None, {**AUTH_HEADERS, **headers}
+
     def get(self, path: str, **kwargs) -> httpx.Response:
-        headers = {**AUTH_HEADERS, **kwargs.pop("headers", {})}
+        client, headers = self._client(kwargs.pop("headers", {}))
+        if client is not None:
+            return client.get(path, headers=headers, **kwargs)
         return httpx.get(self.base_url + path, timeout=5, headers=headers, **kwargs)
 
     def post(self, path: str, json: dict | None = None, **kwargs) -> httpx.Response:
-        headers = {**AUTH_HEADERS, **kwargs.pop("headers", {})}
+        client, headers = self._client(kwargs.pop("headers", {}))
+        if client is not None:
+            return client.post(path, json=json, headers=headers, **kwargs)
         return httpx.post(self.base_url + path, json=json, timeout=5, headers=headers, **kwargs)
 
     def signed_in(self, *names: str) -> httpx.Client:
-        """An HTTP client of the signed-in shift (cookie + CSRF header), e.g. to be the audit author."""
-        return sign_in(self.base_url, names or ("J. de Vries",))
+        """An HTTP client of the signed-in shift (cookie + CSRF header), e.g. to be the audit author;
+        one sign-in per crew, reused."""
+        names = names or ("J. de Vries",)
+        sessions = self.__dict__.setdefault("_sessions", {})
+        if names not in sessions:
+            sessions[names] = sign_in(self.base_url, names)
+        return sessions[names]
 
 
 def sign_in(base_url: str, names: tuple[str, ...], pin: str = PIN) -> httpx.Client:

@@ -23,12 +23,9 @@ CSRF_HEADER = "x-csrf-token"
 TOO_LARGE = {"detail": [{"type": "too_large", "msg": "verzoek te groot"}]}
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimit:
-    """Refuse a body over ``max_bytes``: at once by its Content-Length, else while it streams in."""
+    """Refuse a body over ``max_bytes``: at once by its Content-Length, else while it streams in
+    (uvicorn passes on no more body than the Content-Length says)."""
 
     def __init__(self, app: Any, max_bytes: int):
         self.app = app
@@ -40,18 +37,25 @@ class BodyLimit:
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
             return await JSONResponse(TOO_LARGE, 413)(scope, receive, send)
-        seen = 0
-
-        async def limited() -> dict:
-            nonlocal seen
+        if length is not None or b"transfer-encoding" not in dict(scope.get("headers") or []):
+            return await self.app(scope, receive, send)
+        # A streamed body: read it here up to the cap (a route could not tell 413 from a bad body).
+        messages, seen = [], 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge()
-            return message
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                return await JSONResponse(TOO_LARGE, 413)(scope, receive, send)
+            if not message.get("more_body"):
+                break
 
-        await self.app(scope, limited, send)
+        async def replay() -> dict:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
 
 
 def is_api(path: str) -> bool:
@@ -92,10 +96,6 @@ def harden(app: FastAPI, trusted_hosts: list[str], max_body_bytes: int,
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": short_errors(exc.errors())}, 422)
-
-    @app.exception_handler(BodyTooLarge)
-    async def too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
-        return JSONResponse(TOO_LARGE, 413)
 
     app.add_middleware(ApiGate, authenticate=authenticate)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)

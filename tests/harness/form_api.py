@@ -15,7 +15,9 @@ from edge.config import load_edge_settings
 from edge.live.vitals import LiveVitals
 from edge.service import EdgeService
 from edge.store.rit_store import EdgeStore
-from simulators.processes import PIN, PIN_HASH
+from edge.config import ApiToken
+from simulators.processes import AUTH_HEADERS, DEVICE_TOKEN, PIN, PIN_HASH
+from web.session import ShiftAuth
 from tests.conftest import SEHS
 from web.app import create_app
 
@@ -73,13 +75,19 @@ def sign_in(client: TestClient, *names: str, pin: str = PIN) -> TestClient:
     return client
 
 
-def test_settings(tmp_path: Path, **settings: Any):
+def device_client(service: EdgeService, name: str = "harness") -> TestClient:
+    """A TestClient on ``create_app(service)`` that calls /api/v1 with a device token named ``name``."""
+    auth = ShiftAuth(service.store, PIN_HASH, 12.0, [ApiToken(name=name, token=DEVICE_TOKEN)])
+    return TestClient(create_app(service, auth), base_url="http://127.0.0.1", headers=AUTH_HEADERS)
+
+
+def edge_settings(tmp_path: Path, **settings: Any):
     return load_edge_settings(None, **{"database": tmp_path / "edge.db", "sehs": SEHS, "pin_hash": PIN_HASH,
                                        "trusted_hosts": TEST_HOSTS, **settings})
 
 
 def form_api(tmp_path: Path, signed_in: bool = True, **settings: Any) -> FormApi:
-    config = test_settings(tmp_path, **settings)
+    config = edge_settings(tmp_path, **settings)
     store = EdgeStore(config.database)
     live = LiveVitals()
     service = EdgeService(config, store, live)
