@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-import httpx
 from playwright.sync_api import expect
 
 from tests.harness.ui_browser import (BOARD, TABLET, LoopbackRecorder, chromium, new_rit, open_tab,  # noqa: F401
@@ -71,7 +70,7 @@ def test_full_crew_flow_seen_on_the_seh_board(chromium, broker, monitor, edge_pr
     tablet.click("button:has-text('Ja, overdracht versturen')")
     expect(board.locator(f"tr[data-rit='{rit_id}']")).to_have_attribute("data-status", "overdracht",
                                                                         timeout=SEEN_WITHIN_MS)
-    assert httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}").json()["lifecycle"] == "overdracht"
+    assert edge.get(f"/api/v1/rits/{rit_id}").json()["lifecycle"] == "overdracht"
 
     # The SEH page marks what is new since the last look; the version history keeps every message.
     board.click(f"tr[data-rit='{rit_id}'] a")
@@ -84,7 +83,7 @@ def test_full_crew_flow_seen_on_the_seh_board(chromium, broker, monitor, edge_pr
     expect(board.locator("h2:has-text('Versie #1')")).to_be_visible()
 
     # The crew sees the SEH's diagnosis beside its own werkdiagnose.
-    wait_until(lambda: httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}").json()["feedback"], 10,
+    wait_until(lambda: edge.get(f"/api/v1/rits/{rit_id}").json()["feedback"], 10,
                what="SEH-terugkoppeling on the tablet")
     open_tab(tablet, "Werkdiagnose")
     expect(tablet.locator(".terugkoppeling")).to_contain_text("CVA links · opgenomen verpleegafdeling")

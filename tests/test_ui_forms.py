@@ -16,7 +16,7 @@ VENDOR = Path(__file__).resolve().parents[1] / "web" / "static" / "vendor"
 
 
 def _entries(edge, rit_id: str, kind: str) -> list[dict]:
-    return [e for e in httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}/entries").json() if e["kind"] == kind]
+    return [e for e in edge.get(f"/api/v1/rits/{rit_id}/entries").json() if e["kind"] == kind]
 
 
 def _signed_in_client(edge) -> tuple[httpx.Client, str]:
@@ -69,7 +69,7 @@ def test_whole_rit_without_javascript(chromium, edge_process):  # noqa: F811
     page.click("button:has-text('Ja, overdracht versturen')")
     expect(page.locator(".bericht")).to_have_text("Opgeslagen")
     assert len(_entries(edge, rit_id, "breathing")) == 1
-    assert httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}").json()["lifecycle"] == "overdracht"
+    assert edge.get(f"/api/v1/rits/{rit_id}").json()["lifecycle"] == "overdracht"
     context.close()
 
 

@@ -136,7 +136,7 @@ def test_stemi_run_complete_within_the_tap_budget(chromium, broker, monitor, edg
     print(f"STEMI run: {taps.count} taps (budget {STEMI_TAP_BUDGET})")
     assert taps.count <= STEMI_TAP_BUDGET
 
-    handover = [e for e in httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}/entries").json()
+    handover = [e for e in edge.get(f"/api/v1/rits/{rit_id}/entries").json()
                 if e["kind"] == "lifecycle" and e["data"]["event"] == "overdracht"]
     assert len(handover) == 1 and not handover[0]["data"].get("onvolledig")
     text = seh_rit_text(board, seh, rit_id)
