@@ -164,6 +164,7 @@ def cmd_seh(args: argparse.Namespace) -> int:
     from edge.store.db import MigrationFailedError, SchemaTooNewError
     from seh.app import create_app
     from seh.receiver import SehReceiver
+    from seh.staff import SehAccess
     from seh.store import SehStore
 
     try:
@@ -175,8 +176,11 @@ def cmd_seh(args: argparse.Namespace) -> int:
                            instance=settings.instance, shared_group=settings.shared_group,
                            tls=settings.tls, max_message_bytes=settings.max_message_bytes).start()
     fhir_api, pusher = _seh_fhir(settings, store)
+    access = SehAccess(store, settings.shift_hours, settings.api_tokens, settings.display_tokens,
+                       settings.proxy_user_header, settings.trusted_proxies)
     app = create_app(store, receiver.health, receiver.mark_read, live_for=receiver.live_for,
-                     status_extra=receiver.status, seh_name=settings.name or settings.seh_id, routers=[fhir_api])
+                     status_extra=receiver.status, seh_name=settings.name or settings.seh_id, routers=[fhir_api],
+                     access=access, trusted_hosts=settings.trusted_hosts, max_body_bytes=settings.max_body_bytes)
     try:
         _run_http(app, settings.http_host, settings.http_port, receiver.mqtt_alive)
     finally:

@@ -24,6 +24,7 @@ from edge.wire.contract import utc_now
 from edge.wire.dead_letter import DeadLetter
 from seh import feedback
 from seh.fhir_push import migrate_fhir
+from seh.staff import migrate_staff
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -82,6 +83,7 @@ SEH_MIGRATIONS = [
     Migration(2, "SEH-terugkoppeling outbox", feedback.migrate_feedback),
     Migration(3, "dead letters, refused feedback", _m3_dead_letters),
     Migration(4, "FHIR push outbox and access log", migrate_fhir),
+    Migration(5, "staff sign-in, sessions, access log", migrate_staff),
 ]
 
 

@@ -284,8 +284,9 @@ class SehDesk:
         return _check(response, "SEH rit").json()
 
     def open_rit(self, rit_id: str) -> None:
-        # The rit page, as a nurse opens it on the board: the SEH marks it read (seh/app.py).
+        # The rit page, as a nurse opens it on the board, then her "Gelezen": the read receipt.
         _check(self.http.get(f"/rits/{rit_id}"), "SEH opens rit")
+        _check(self.http.post(f"/api/v1/rits/{rit_id}/read"), "SEH reads rit")
 
     def feedback(self, rit_id: str, diagnosis: str, disposition: str, remarks: str) -> None:
         _check(self.http.post(f"/api/v1/rits/{rit_id}/feedback",

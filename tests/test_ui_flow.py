@@ -7,6 +7,7 @@ import time
 
 from playwright.sync_api import expect
 
+from simulators.processes import AUTH_HEADERS
 from tests.harness.ui_browser import (BOARD, TABLET, LoopbackRecorder, chromium, new_rit, open_tab,  # noqa: F401
                                       save_abcde, sign_in)
 from tests.harness.waiting import wait_until
@@ -19,7 +20,7 @@ def test_full_crew_flow_seen_on_the_seh_board(chromium, broker, monitor, edge_pr
     edge = edge_process(monitor_url=str(monitor.link))
     recorder = LoopbackRecorder()
     tablet = recorder.attach(chromium.new_page(viewport=TABLET))
-    board = recorder.attach(chromium.new_page(viewport=BOARD))
+    board = recorder.attach(chromium.new_page(viewport=BOARD, extra_http_headers=AUTH_HEADERS))
 
     sign_in(tablet, edge.base_url)
     rit_id = new_rit(tablet)
@@ -57,9 +58,11 @@ def test_full_crew_flow_seen_on_the_seh_board(chromium, broker, monitor, edge_pr
     expect(board.locator(f"tr[data-rit='{rit_id}']")).not_to_have_attribute(
         "data-seq", str(seq_before), timeout=SEEN_WITHIN_MS)
 
-    # Opening the rit on the board sends `read`; the corrected entry is shown as corrected.
+    # Opening the rit shows the corrected entry as corrected; the nurse's "Gelezen" sends `read`.
     board.click(f"tr[data-rit='{rit_id}'] a")
     expect(board.locator(".regel.gecorrigeerd")).to_be_visible()
+    board.click("button:has-text('Gelezen')")
+    expect(board.locator("#gelezen")).to_contain_text("Gelezen door: harness")
     expect(tablet.locator("#sync")).to_contain_text("gelezen door SEH", timeout=5000)
 
     # Overdracht (the form is incomplete: the crew says so explicitly).
