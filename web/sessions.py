@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from edge.store.db import SESSIONS_TABLE_SQL
-
-__all__ = ["SESSIONS_TABLE_SQL", "Session", "SessionBook"]
+__all__ = ["Session", "SessionBook"]
 
 
 def _digest(token: str) -> str:
@@ -42,7 +40,8 @@ class Session:
 
 
 class SessionBook:
-    """``store``: any ritlink Store (``write()``, ``query()``) whose schema has the sessions table."""
+    """``store``: any ritlink Store (``write()``, ``query()``) whose schema has the sessions
+    table (edge/store/db.SESSIONS_TABLE_SQL, in both sides' migrations)."""
 
     def __init__(self, store: Any, hours: float, now: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.store = store
