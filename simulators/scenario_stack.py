@@ -117,7 +117,7 @@ class PrivateStack:
         return "127.0.0.1", self.broker.port
 
     def start(self) -> PrivateStack:
-        env = child_env({"RITLINK_PIN": pin()})
+        env = child_env()  # the harness PIN (12345, as a hash) and token
         self.broker = Mosquitto(self.data_dir / "broker").start()
         # The tablet reaches the broker only through the link cutter (the tunnel, the dead radio).
         self.cutter = LinkCutter(free_port(), "127.0.0.1", self.broker.port).start()
