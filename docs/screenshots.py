@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from simulators.processes import AUTH_HEADERS
 from tests.harness.ui_browser import BOARD, TABLET, new_rit, open_tab, save_abcde, sign_in
 from tests.harness.ui_demo import ui_demo
 
@@ -69,7 +70,7 @@ def main() -> None:
             page.goto(f"{edge.base_url}/rits/{rit_id}/bevestig/overdracht")
             page.screenshot(path=OUT / f"tablet-bevestig-overdracht-{theme}.png")
             context.close()
-            board = browser.new_page(viewport=BOARD)
+            board = browser.new_page(viewport=BOARD, extra_http_headers=AUTH_HEADERS)
             board.goto(f"{seh.base_url}/?thema={theme}")
             board.wait_for_selector("tr[data-rit]")
             board.screenshot(path=OUT / f"bord-{theme}.png")

@@ -69,6 +69,15 @@ class TlsFiles(BaseModel):
     key_file: Path
 
 
+class ApiToken(BaseModel):
+    """A device or integration allowed on /api/v1 without a sign-in: its name (the author in the
+    access log) and its bearer token."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+    token: str = Field(min_length=16)
+
+
 class _Common(BaseSettings):
     """Settings shared by both services: environment wins over the TOML file."""
 
@@ -84,6 +93,12 @@ class _Common(BaseSettings):
     tls_ca_file: Path | None = None
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
+    # HTTP: the Host names the apps answer to (DNS rebinding), a cap on request bodies, the
+    # bearer tokens of devices and integrations on /api/v1, and how long a sign-in lasts.
+    trusted_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost"], min_length=1)
+    max_body_bytes: int = Field(default=2**20, ge=1024, le=64 * 2**20)
+    api_tokens: list[ApiToken] = Field(default_factory=list)
+    shift_hours: float = Field(default=12.0, gt=0, le=24)
 
     @model_validator(mode="after")
     def _tls_complete(self):
@@ -145,6 +160,8 @@ DEFAULT_SEHS = [SehDestination(id="seh-umcu", name="SEH UMC Utrecht", phone="088
 
 class EdgeSettings(_Common):
     vehicle_id: str = Field(default="ambu-01", pattern=ID_PATTERN)
+    # The shift PIN as a scrypt hash (`ritlink pin-hash`); `ritlink serve` refuses to start without one.
+    pin_hash: str | None = Field(default=None, pattern=r"^scrypt\$\d+\$\d+\$\d+\$[0-9a-f]+\$[0-9a-f]+$")
     database: Path = Path("ritlink-edge.db")
     http_port: int = Field(default=8080, ge=1, le=65535)
     sehs: list[SehDestination] = Field(default_factory=lambda: list(DEFAULT_SEHS), min_length=1)
@@ -229,6 +246,12 @@ class SehSettings(_Common):
     # Retention (seh/retention.py): finished rits are purged this long after their last
     # message; the hospital's EPD holds the record. The access log is kept apart.
     keep_finished_days: float = Field(default=7.0, ge=0)
+    # The board on a wall screen without a sign-in: read-only tokens (?display=TOKEN), no rit detail.
+    display_tokens: list[ApiToken] = Field(default_factory=list)
+    # Single sign-on through a reverse proxy (docs/security.md): the header that names the
+    # signed-in user, trusted only on requests from these proxy addresses. Off by default.
+    proxy_user_header: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,64}$")
+    trusted_proxies: list[str] = Field(default_factory=list)
 
 
 def _read_toml(path: Path | None) -> dict:

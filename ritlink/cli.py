@@ -24,7 +24,7 @@ EXIT_USAGE = 2
 COMMAND_MODULES = [
     "ritlink.monitor", "ritlink.gps", "ritlink.ops", "ritlink.status", "ritlink.link", "ritlink.certs",
     "ritlink.scenario", "ritlink.seh_purge",
-    "ritlink.export",
+    "ritlink.export", "ritlink.access",
 ]
 
 
@@ -129,6 +129,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from edge.config import load_edge_settings
 
     settings = load_edge_settings(args.config, http_port=args.port, monitor_url=args.monitor_url)
+    if settings.pin_hash is None:
+        return fail("no shift PIN configured: set pin_hash (make one with `ritlink pin-hash`)")
     if problem := _check_port(settings.http_port, "--port"):
         return fail(problem)
     configure_logging(settings.log_level)
@@ -162,6 +164,7 @@ def cmd_seh(args: argparse.Namespace) -> int:
     from edge.store.db import MigrationFailedError, SchemaTooNewError
     from seh.app import create_app
     from seh.receiver import SehReceiver
+    from seh.staff import SehAccess
     from seh.store import SehStore
 
     try:
@@ -174,9 +177,12 @@ def cmd_seh(args: argparse.Namespace) -> int:
                            tls=settings.tls, max_message_bytes=settings.max_message_bytes,
                            keep_finished_s=settings.keep_finished_days * 86400).start()
     fhir_api, pusher = _seh_fhir(settings, store)
+    access = SehAccess(store, settings.shift_hours, settings.api_tokens, settings.display_tokens,
+                       settings.proxy_user_header, settings.trusted_proxies)
     app = create_app(store, receiver.health, receiver.mark_read, live_for=receiver.live_for,
                      status_extra=receiver.status, seh_name=settings.name or settings.seh_id, routers=[fhir_api],
-                     board_recent_minutes=settings.board_recent_minutes)
+                     board_recent_minutes=settings.board_recent_minutes,
+                     access=access, trusted_hosts=settings.trusted_hosts, max_body_bytes=settings.max_body_bytes)
     try:
         _run_http(app, settings.http_host, settings.http_port, receiver.mqtt_alive)
     finally:

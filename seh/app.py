@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import secrets
+from urllib.parse import quote
 from pathlib import Path
 from typing import Any, get_args
 
 from fastapi import FastAPI, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -17,7 +18,10 @@ from seh import render
 from seh.board import board_row, recent_enough
 from seh.handover import handover
 from seh.feedback import Disposition, FeedbackIn, TeamActivationIn
+from seh.staff import DISPLAY_COOKIE, SESSION_COOKIE, SehAccess, Viewer
 from seh.store import FeedbackTooEarly, SehStore
+from web.http_guard import CSRF_HEADER, SAFE_METHODS, harden, refusal
+from web.page_errors import local_path
 from web.sse import change_stream, sse_response
 from web.view_model import register_filters
 
@@ -40,15 +44,38 @@ def _positions(form: dict[str, Any]) -> list[int]:
 
 
 CSRF_COOKIE = "seh_csrf"
+LOGIN_COOKIE = "seh_aanmelden"
+
+
+class SignInNeeded(Exception):
+    def __init__(self, back: str):
+        super().__init__("aanmelden nodig")
+        self.back = back
+
+
+def _authenticate(request: Request):
+    """/api/v1: staff (their CSRF header on writes), single sign-on, or an integration token."""
+    viewer = request.app.state.access.viewer(request)
+    if viewer is None or viewer.display_only:
+        return refusal(401, "aanmelden nodig")
+    if viewer.session is not None and request.method not in SAFE_METHODS:
+        token = request.headers.get(CSRF_HEADER, "")
+        if not token or not secrets.compare_digest(token.encode(), viewer.csrf.encode()):
+            return refusal(403, "X-CSRF-Token ontbreekt of klopt niet")
+    return viewer
 
 
 def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id: False,
                live_for=lambda vehicle_id: None, status_extra=lambda: {}, seh_name: str | None = None,
-               routers=(), board_recent_minutes: float = 30.0) -> FastAPI:
+               routers=(), board_recent_minutes: float = 30.0, access: SehAccess | None = None,
+               trusted_hosts=("127.0.0.1", "localhost"), max_body_bytes: int = 2**20) -> FastAPI:
     """``mark_read(rit_id)`` sends the read receipt (the receiver's); the app never touches MQTT.
     ``live_for(vehicle_id)`` gives the vehicle's latest live vitals, when the receiver has them.
-    ``health_extra()``/``status_extra()`` add the receiver's state (MQTT thread, dead letters)."""
+    ``health_extra()``/``status_extra()`` add the receiver's state (MQTT thread, dead letters).
+    ``access``: who may see what (seh/staff.py); without it only signed-in staff, no tokens."""
     app = FastAPI(title="ritlink SEH", docs_url="/api/docs", redoc_url=None)
+    app.state.access = access = access or SehAccess(store)
+    harden(app, list(trusted_hosts), max_body_bytes, _authenticate)
     templates = Jinja2Templates(directory=[HERE / "templates", WEB / "templates"])
     name = seh_name or store.seh_id
     register_filters(templates.env, {store.seh_id: name})
@@ -60,6 +87,59 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
     def theme(request: Request) -> str:
         return "nacht" if request.query_params.get("thema") == "nacht" or request.cookies.get(
             "ritlink_thema") == "nacht" and request.query_params.get("thema") != "dag" else "dag"
+
+    @app.exception_handler(SignInNeeded)
+    async def sign_in_needed(request: Request, exc: SignInNeeded) -> RedirectResponse:
+        return RedirectResponse(f"/aanmelden?terug={quote(exc.back)}", status_code=303)
+
+    def staff(request: Request) -> Viewer:
+        """Staff (or an integration): a rit's detail is for them, never for a wall display."""
+        viewer = access.viewer(request)
+        if viewer is None or viewer.display_only:
+            raise SignInNeeded(request.url.path)
+        return viewer
+
+    def board_viewer(request: Request) -> Viewer:
+        viewer = access.viewer(request)
+        if viewer is None:
+            raise SignInNeeded("/")
+        return viewer
+
+    def login_page(request: Request, error: str, terug: str, status: int = 200) -> HTMLResponse:
+        current = request.cookies.get(LOGIN_COOKIE, "")
+        token = current if 20 <= len(current) <= 100 else secrets.token_urlsafe(24)
+        response = templates.TemplateResponse(request, "aanmelden.html", {
+            "seh_name": name, "theme": theme(request), "error": error, "terug": terug, "login_csrf": token},
+            status_code=status)
+        response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict")
+        return response
+
+    @app.get("/aanmelden", response_class=HTMLResponse)
+    def login_form(request: Request, terug: str = "") -> HTMLResponse:
+        return login_page(request, "", local_path(terug))
+
+    @app.post("/aanmelden")
+    def login(request: Request, naam: str = Form(""), wachtwoord: str = Form(""), csrf: str = Form(""),
+              terug: str = Form("")) -> Response:
+        back = local_path(terug)
+        cookie = request.cookies.get(LOGIN_COOKIE, "")
+        if not cookie or not secrets.compare_digest(cookie.encode(), csrf.encode()):
+            return login_page(request, "Het aanmeldformulier was verlopen: probeer het opnieuw", back, 403)
+        opened, error = access.sign_in(naam.strip()[:64], wachtwoord[:200])
+        if opened is None:
+            return login_page(request, error, back, 429 if error.startswith("Te veel") else 403)
+        response = RedirectResponse(back or "/", status_code=303)
+        response.set_cookie(SESSION_COOKIE, opened.token, httponly=True, samesite="strict",
+                            max_age=max(60, int(access.book.hours * 3600)))
+        return response
+
+    @app.post("/afmelden")
+    def logout(request: Request) -> RedirectResponse:
+        access.book.revoke(request.cookies.get(SESSION_COOKIE))  # server-side: the cookie is dead now
+        response = RedirectResponse("/aanmelden", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
 
     def lines(kiosk: bool = False) -> tuple[list, list]:
         """The board's lines: on the way (by ETA) and recent (handed over or cancelled, for a while)."""
@@ -89,10 +169,11 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         return store.rits()
 
     @app.get("/api/v1/rits/{rit_id}")
-    def rit(rit_id: str) -> dict:
+    def rit(request: Request, rit_id: str) -> dict:
         row = store.rit(rit_id)
         if row is None:
             raise HTTPException(404, "rit niet gevonden")
+        access.log(request.state.actor, rit_id, "rit.view.api", {"seq": row["seq"]})
         return {"rit_id": rit_id, "vehicle_id": row["vehicle_id"], "status": row["status"], "seq": row["seq"],
                 "form": row["form"], "form_sha256": row["form_sha256"], "feedback": store.feedback_for(rit_id)}
 
@@ -109,19 +190,32 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
     def send_feedback(rit_id: str, body: FeedbackIn) -> dict:
         return {"msg_id": add_feedback(rit_id, body)["msg_id"]}
 
-    @app.post("/api/v1/rits/{rit_id}/read")
-    def read(rit_id: str) -> dict:
-        if not mark_read(rit_id):
+    def confirm_read(viewer: Viewer, rit_id: str) -> None:
+        """The read receipt: sent only by a person's (or an integration's) explicit action."""
+        row = store.rit(rit_id)
+        if row is None or not mark_read(rit_id):
             raise HTTPException(404, "rit niet gevonden")
+        access.log(viewer, rit_id, "rit.read_receipt", {"seq": row["seq"]})
+
+    @app.post("/api/v1/rits/{rit_id}/read")
+    def read(request: Request, rit_id: str) -> dict:
+        confirm_read(request.state.actor, rit_id)
         return {"rit_id": rit_id, "read": True}
+
+    @app.get("/api/v1/rits/{rit_id}/access", summary="Toegangslog van de rit bij de SEH (NEN 7513)")
+    def access_log(request: Request, rit_id: str) -> list[dict]:
+        access.log(request.state.actor, rit_id, "access.read")
+        return access.entries(rit_id)
 
     # -- pages ------------------------------------------------------------------------
     def rit_context(request: Request, rit_id: str, new_view: bool) -> dict[str, Any]:
-        """``new_view``: a person opened the page (the live refresh keeps the highlight of that view)."""
+        """``new_view``: a person opened the page (the live refresh keeps the highlight of that view).
+        Every view is in the access log; "read" is the nurse's own action (the Gelezen button)."""
+        viewer = staff(request)
         row = store.rit(rit_id)
         if row is None:
             raise HTTPException(404, "rit niet gevonden")
-        mark_read(rit_id)  # a person opened (or is watching) it: that is what "read" means
+        access.log(viewer, rit_id, "rit.view" if new_view else "rit.view.refresh", {"seq": row["seq"]})
         if new_view:
             seen[f"{rit_id}:before"] = seen.get(rit_id)
             seen[rit_id] = max(_positions(row["form"]), default=0)
@@ -133,7 +227,8 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
             overview = None
         return {"seh_id": store.seh_id, "seh_name": name, "row": row, "form": row["form"], "seen_position": previous,
                 "sections": sections, "summary": _summary(row), "h": overview, "feedback": store.feedback_for(rit_id),
-                "dispositions": get_args(Disposition), "theme": theme(request)}
+                "dispositions": get_args(Disposition), "theme": theme(request),
+                "reads": access.entries(rit_id, "rit.read_receipt")}
 
     @app.get("/rits/{rit_id}", response_class=HTMLResponse)
     def rit_page(request: Request, rit_id: str) -> HTMLResponse:
@@ -151,9 +246,11 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     @app.get("/rits/{rit_id}/versies", response_class=HTMLResponse)
     def versions(request: Request, rit_id: str, seq: int | None = None) -> HTMLResponse:
+        viewer = staff(request)
         found = store.versions(rit_id)
         if not found:
             raise HTTPException(404, "rit niet gevonden")
+        access.log(viewer, rit_id, "rit.versions", {"seq": seq} if seq is not None else None)
         chosen = next((v for v in found if v["seq"] == seq), None)
         form = store.version_form(rit_id, seq) if chosen else None  # rebuilt from the messages
         return templates.TemplateResponse(request, "versions.html", {
@@ -164,9 +261,11 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
     @app.post("/rits/{rit_id}/terugkoppeling")
     def feedback_form(request: Request, rit_id: str, diagnosis: str = Form(""), disposition: str = Form(""),
                       remarks: str = Form(""), csrf: str = Form("")) -> RedirectResponse:
+        viewer = staff(request)
         cookie = request.cookies.get(CSRF_COOKIE, "")
         if not cookie or not secrets.compare_digest(cookie, csrf):
             raise HTTPException(403, "formulier verlopen: open de rit opnieuw")
+        access.log(viewer, rit_id, "feedback.add")
         try:
             body = FeedbackIn(diagnosis=diagnosis, disposition=disposition, remarks=remarks)
         except ValidationError:
@@ -189,28 +288,42 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     @app.post("/rits/{rit_id}/team-geactiveerd")
     def team_form(request: Request, rit_id: str, room: str = Form(""), csrf: str = Form("")) -> RedirectResponse:
+        viewer = staff(request)
         cookie = request.cookies.get(CSRF_COOKIE, "")
         if not cookie or not secrets.compare_digest(cookie, csrf):
             raise HTTPException(403, "formulier verlopen: open de rit opnieuw")
         try:
-            body = TeamActivationIn(room=room.strip())
+            body = TeamActivationIn(room=room.strip(), author=viewer.user[:80] or "seh")
         except ValidationError:
             raise HTTPException(422, "geef de kamer of bay waar het team klaarstaat") from None
         add_team(rit_id, body)
         return RedirectResponse(f"/rits/{rit_id}", status_code=303)
 
+    @app.post("/rits/{rit_id}/gelezen")
+    def read_button(request: Request, rit_id: str, csrf: str = Form("")) -> RedirectResponse:
+        viewer = staff(request)
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        if not cookie or not secrets.compare_digest(cookie, csrf):
+            raise HTTPException(403, "formulier verlopen: open de rit opnieuw")
+        confirm_read(viewer, rit_id)
+        return RedirectResponse(f"/rits/{rit_id}", status_code=303)
+
     @app.get("/bord/rijen", response_class=HTMLResponse)
     def board_rows(request: Request) -> HTMLResponse:
-        on_the_way, recent = lines(request.query_params.get("kiosk") == "1")
+        board_viewer(request)
+        kiosk = request.query_params.get("kiosk") == "1"
+        on_the_way, recent = lines(kiosk)
         return templates.TemplateResponse(request, "_board_rows.html", {
-            "rendered_rows": on_the_way, "recent_rows": recent, "kiosk": request.query_params.get("kiosk") == "1"})
+            "rendered_rows": on_the_way, "recent_rows": recent, "kiosk": kiosk})
 
     @app.get("/sse/bord")
     async def board_stream(request: Request) -> StreamingResponse:
+        board_viewer(request)
         return sse_response(change_stream(request, board_version, lambda: "changed", "changed"))
 
     @app.get("/sse/rits/{rit_id}")
     async def rit_stream(request: Request, rit_id: str) -> StreamingResponse:
+        staff(request)
         def version() -> object:
             row = store.rit(rit_id)
             return (row["seq"], row["status"], len(store.feedback_for(rit_id))) if row else None
@@ -218,10 +331,17 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     @app.get("/", response_class=HTMLResponse)
     def board(request: Request) -> HTMLResponse:
-        on_the_way, recent = lines(request.query_params.get("kiosk") == "1")
-        return templates.TemplateResponse(request, "board.html", {
-            "seh_id": store.seh_id, "seh_name": name, "theme": theme(request),
-            "kiosk": request.query_params.get("kiosk") == "1", "rendered_rows": on_the_way, "recent_rows": recent})
+        viewer = board_viewer(request)
+        kiosk = request.query_params.get("kiosk") == "1" or viewer.display_only  # a wall display has no controls
+        on_the_way, recent = lines(kiosk)
+        response = templates.TemplateResponse(request, "board.html", {
+            "seh_id": store.seh_id, "seh_name": name, "theme": theme(request), "kiosk": kiosk,
+            "rendered_rows": on_the_way, "recent_rows": recent})
+        if viewer.display_only and request.query_params.get("display"):
+            # The wall screen keeps its token as a cookie, so the address bar need not show it.
+            response.set_cookie(DISPLAY_COOKIE, request.query_params["display"], httponly=True, samesite="strict",
+                                max_age=365 * 86400)
+        return response
 
     return app
 

@@ -25,6 +25,7 @@ from seh import feedback, retention, versions
 from seh.fhir_push import migrate_fhir
 from seh.canonical_cache import CanonicalCache
 from seh.versions import Current, FormCache
+from seh.staff import migrate_staff
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -84,6 +85,7 @@ SEH_MIGRATIONS = [
     Migration(3, "dead letters, refused feedback", _m3_dead_letters),
     Migration(4, "FHIR push outbox and access log", migrate_fhir),
     Migration(5, "versions as messages, form checkpoints, gap and retention indexes", versions.migrate_versions),
+    Migration(6, "staff sign-in, sessions, access log", migrate_staff),
 ]
 
 

@@ -10,6 +10,9 @@ import threading
 from pathlib import Path
 
 from simulators.mosquitto import BrokerError, Mosquitto, wait_for_port
+from simulators.processes import DEVICE_TOKEN, PIN, PIN_HASH
+
+DEMO_STAFF, DEMO_PASSWORD = "seh-demo", "ritlink-demo"
 
 STOP_GRACE_S = 4.0
 
@@ -30,16 +33,25 @@ def run_demo(edge_port: int, seh_port: int, broker_port: int, data_dir: Path | N
     except BrokerError as exc:
         print(f"ritlink: error: {exc}", file=sys.stderr)
         return 1
+    # Both apps take the harness's token too, so `ritlink sim scenario --edge --seh` can drive a demo.
+    token = f'[[api_tokens]]\nname = "demo-koppeling"\ntoken = "{DEVICE_TOKEN}"\n'
     (data_dir / "seh.toml").write_text(
         f'seh_id = "seh-umcu"\nname = "SEH UMC Utrecht"\nbroker_url = "{broker.url}"\nhttp_port = {seh_port}\n'
-        f'database = "{data_dir / "seh.db"}"\n'
+        f'database = "{data_dir / "seh.db"}"\n' + token
     )
+    staff = subprocess.run(_ritlink("seh-users", "add", DEMO_STAFF, "--config", str(data_dir / "seh.toml")),
+                           input=DEMO_PASSWORD + "\n", capture_output=True, text=True, timeout=30)
+    if staff.returncode != 0:
+        print(f"ritlink: error: {staff.stderr.strip()}", file=sys.stderr)
+        broker.stop(STOP_GRACE_S / 2)
+        return 1
     (data_dir / "edge.toml").write_text(
         f'vehicle_id = "ambu-01"\nbroker_url = "{broker.url}"\nhttp_port = {edge_port}\n'
         f'database = "{data_dir / "edge.db"}"\nmonitor_url = "{monitor_link}"\ngps_url = "{gps_link}"\n'
+        f'pin_hash = "{PIN_HASH}"\n'  # the demo's shift PIN, 12345
         # The shipped city route ends at this SEH's ambulance entrance (its geofence: 150 m).
         '[[sehs]]\nid = "seh-umcu"\nname = "SEH UMC Utrecht"\nphone = "088-755 5555"\n'
-        "lat = 52.0862\nlon = 5.1797\ngeofence_m = 150\n"
+        "lat = 52.0862\nlon = 5.1797\ngeofence_m = 150\n" + token
     )
     logs = open(data_dir / "demo.log", "ab")
     children = []
@@ -60,7 +72,8 @@ def run_demo(edge_port: int, seh_port: int, broker_port: int, data_dir: Path | N
         print(f"broker:          {broker.url}", flush=True)
         print(f"monitor (pty):   {monitor_link}", flush=True)
         print(f"GPS (pty):       {gps_link} (city route to the SEH, looping)", flush=True)
-        print("sign in on the tablet with any crew name and PIN 1234 ($RITLINK_PIN)", flush=True)
+        print(f"sign in on the tablet with any crew name and PIN {PIN}", flush=True)
+        print(f"sign in on the SEH board as {DEMO_STAFF}, password {DEMO_PASSWORD}", flush=True)
         print(f"data and logs:   {data_dir}", flush=True)
         print("Ctrl-C stops everything.", flush=True)
         while not stop.wait(0.5):

@@ -27,7 +27,7 @@ import httpx
 
 from simulators.link import LinkCutter
 from simulators.mosquitto import Mosquitto, free_port, wait_for_port
-from simulators.processes import child_env, ritlink_cmd
+from simulators.processes import AUTH_HEADERS, PIN, child_env, ritlink_cmd
 from simulators.pty_device import PtyDevice
 
 VEHICLE_ID = "ambu-01"
@@ -117,7 +117,7 @@ class PrivateStack:
         return "127.0.0.1", self.broker.port
 
     def start(self) -> PrivateStack:
-        env = child_env({"RITLINK_PIN": pin()})
+        env = child_env()  # the harness PIN (12345, as a hash) and token
         self.broker = Mosquitto(self.data_dir / "broker").start()
         # The tablet reaches the broker only through the link cutter (the tunnel, the dead radio).
         self.cutter = LinkCutter(free_port(), "127.0.0.1", self.broker.port).start()
@@ -201,7 +201,7 @@ class RunningStack:
 
 
 def pin() -> str:
-    return os.environ.get("RITLINK_PIN", "1234")
+    return os.environ.get("RITLINK_PIN", PIN)
 
 
 class ActionError(RuntimeError):
@@ -235,10 +235,13 @@ class Tablet:
         self.headers = {"X-Ritlink-User": crew[0], "X-Ritlink-Role": "ambulanceverpleegkundige"}
 
     def sign_in(self) -> None:
-        form = {"crew1": self.crew[0], "crew2": self.crew[1] if len(self.crew) > 1 else "", "pin": pin()}
+        form = {"crew1": self.crew[0], "crew2": self.crew[1] if len(self.crew) > 1 else "", "pin": pin(),
+                "csrf": _csrf(_check(self.http.get("/aanmelden"), "sign-in page").text) or ""}
         response = self.http.post("/aanmelden", data=form)
         if response.status_code != 303:
             raise ActionError(f"sign-in refused (HTTP {response.status_code}): check RITLINK_PIN")
+        # /api/v1 takes the shift's cookie, and on writes its CSRF token as a header.
+        self.http.headers["X-CSRF-Token"] = _csrf(_check(self.http.get("/"), "rit list").text) or ""
 
     def start_rit(self, seh: str, urgency: str, reason: str | None) -> str:
         token = _csrf(_check(self.http.get("/"), "rit list").text)
@@ -271,7 +274,8 @@ class SehDesk:
     """A nurse at the SEH: opens rits (that is what sends the read receipt), gives feedback."""
 
     def __init__(self, base_url: str):
-        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=HTTP_TIMEOUT_S)
+        # The harness's integration token (every private stack configures it on both apps).
+        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=HTTP_TIMEOUT_S, headers=AUTH_HEADERS)
 
     def rit(self, rit_id: str) -> dict | None:
         response = self.http.get(f"/api/v1/rits/{rit_id}")
@@ -280,8 +284,9 @@ class SehDesk:
         return _check(response, "SEH rit").json()
 
     def open_rit(self, rit_id: str) -> None:
-        # The rit page, as a nurse opens it on the board: the SEH marks it read (seh/app.py).
+        # The rit page, as a nurse opens it on the board, then her "Gelezen": the read receipt.
         _check(self.http.get(f"/rits/{rit_id}"), "SEH opens rit")
+        _check(self.http.post(f"/api/v1/rits/{rit_id}/read"), "SEH reads rit")
 
     def feedback(self, rit_id: str, diagnosis: str, disposition: str, remarks: str) -> None:
         _check(self.http.post(f"/api/v1/rits/{rit_id}/feedback",

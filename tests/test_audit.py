@@ -6,25 +6,23 @@ import sqlite3
 
 import pytest
 
-from tests.harness.form_api import api, form_api  # noqa: F401 (api is a fixture)
+from tests.harness.form_api import api, form_api, sign_in  # noqa: F401 (api is a fixture)
 from tests.harness.procs import run_ritlink
 
 
 def test_reads_and_changes_are_logged_with_who_role_and_client(api):
     rit = api.new_rit()
-    api.client.get(f"/api/v1/rits/{rit}")  # no headers: the defaults
+    api.client.get(f"/api/v1/rits/{rit}")
+    # A header cannot make someone else the author: the signed-in crew member is.
     api.client.get(f"/api/v1/rits/{rit}", headers={"X-Ritlink-User": "s.arts", "X-Ritlink-Role": "arts"})
     api.client.get("/api/v1/rits")
     api.client.get(f"/api/v1/rits/{rit}/entries")
     log = api.get(f"/api/v1/rits/{rit}/audit")
     rows = [(r["action"], r["user"], r["role"], r["client"]) for r in log]
-    assert rows == [
-        ("rit.create", "j.devries", "ambulanceverpleegkundige", "testclient"),
-        ("rit.read", "crew", "ambulancezorgverlener", "testclient"),
-        ("rit.read", "s.arts", "arts", "testclient"),
-        ("rit.read", "crew", "ambulancezorgverlener", "testclient"),  # via the list
-        ("entries.read", "crew", "ambulancezorgverlener", "testclient"),
-    ]
+    crew = ("j.devries", "ambulanceverpleegkundige", "testclient")
+    assert rows == [("rit.create", *crew), ("rit.read", *crew), ("rit.read", *crew),
+                    ("rit.read", *crew),  # via the list
+                    ("entries.read", *crew)]
     # Reading the log is itself logged (it shows up in the next read).
     assert api.get(f"/api/v1/rits/{rit}/audit")[-1]["action"] == "audit.read"
     assert all(r["at"].endswith("Z") for r in log)
@@ -32,7 +30,7 @@ def test_reads_and_changes_are_logged_with_who_role_and_client(api):
 
 def test_the_tablet_page_read_is_logged_too(api):
     rit = api.new_rit()
-    api.client.post("/aanmelden", data={"crew1": "p.bakker", "pin": "1234"})  # the shift signs in
+    sign_in(api.client, "p.bakker")  # the next shift signs in
     assert api.client.get("/").status_code == 200
     reads = [r["user"] for r in api.get(f"/api/v1/rits/{rit}/audit") if r["action"] == "rit.read"]
     assert any("p.bakker" in user for user in reads)
@@ -76,9 +74,9 @@ def test_access_log_is_append_only(api):
     assert len(api.store.access_log(rit)) == 1
 
 
-def test_refused_identity_headers(api):
+def test_identity_headers_are_ignored(api):
     response = api.client.get("/api/v1/rits", headers={"X-Ritlink-User": "x" * 81})
-    assert response.status_code == 422
+    assert response.status_code == 200
 
 
 def test_ritlink_audit_cli(tmp_path, api):

@@ -94,7 +94,7 @@ def test_edge_sigkill_right_after_announce_sends_exactly_once(tmp_path, monitor,
     assert seh.get(f"/api/v1/rits/{rit_id}").json()["form_sha256"] == view["form_sha256"]
 
 
-def test_opening_the_rit_at_the_seh_sends_read(monitor, edge_process, seh_process):
+def test_reading_the_rit_at_the_seh_sends_read(monitor, edge_process, seh_process):
     seh = seh_process()
     edge = edge_process(monitor_url=str(monitor.link))
     rit_id = _new_rit(edge)
@@ -103,7 +103,12 @@ def test_opening_the_rit_at_the_seh_sends_read(monitor, edge_process, seh_proces
     wait_until(lambda: _states(edge, rit_id) == ["delivered"], 10, what="delivered")
     page = seh.get(f"/rits/{rit_id}")
     assert page.status_code == 200 and rit_id[:8] in page.text
+    time.sleep(0.5)  # opening the page alone is not "read": a nurse says so with the Gelezen button
+    assert _states(edge, rit_id) == ["delivered"]
+    assert seh.post(f"/api/v1/rits/{rit_id}/read").status_code == 200
     wait_until(lambda: _states(edge, rit_id) == ["read"], 5, what="read receipt at the tablet")
+    log = seh.get(f"/api/v1/rits/{rit_id}/access").json()
+    assert [(r["user"], r["action"]) for r in log][:2] == [("harness", "rit.view"), ("harness", "rit.read_receipt")]
     assert seh.post(f"/api/v1/rits/{'0' * 8}/read").status_code == 404
 
 

@@ -58,7 +58,7 @@ def seh_with_rits(tmp_path):
 
 
 def _client(store: SehStore, tokens: list[FhirToken]) -> TestClient:
-    return TestClient(create_app(store, seh_name="SEH UMC Utrecht",
+    return TestClient(create_app(store, seh_name="SEH UMC Utrecht", trusted_hosts=["testserver"],
                                  routers=[fhir_router(store, tokens, "SEH UMC Utrecht")]))
 
 

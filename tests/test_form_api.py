@@ -12,7 +12,7 @@ from edge.config import ConfigError, load_edge_settings
 from edge.store.db import Store
 from edge.store.rit_store import EDGE_MIGRATIONS, EdgeStore
 from edge.form.valuelists import DEFAULT_LISTS, load_value_lists
-from tests.harness.form_api import api, form_api  # noqa: F401 (api is a fixture)
+from tests.harness.form_api import api, form_api, sign_in  # noqa: F401 (api is a fixture)
 
 
 def test_openapi_docs_are_served_without_external_assets(api):
@@ -100,7 +100,7 @@ def test_walking_skeleton_database_is_migrated(tmp_path):
 
 def test_tablet_page_lists_rits(api):
     api.new_rit(urgency="B")
-    api.client.post("/aanmelden", data={"crew1": "J. de Vries", "pin": "1234"})  # shift sign-in
+    sign_in(api.client, "J. de Vries")  # shift sign-in
     page = api.client.get("/")
     assert page.status_code == 200
     assert "<b>B</b>&nbsp;· nog geen patiëntgegevens · SEH UMC Utrecht · nog niet aangekondigd · <b>actief</b> · bijgewerkt zojuist" in page.text

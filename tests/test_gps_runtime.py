@@ -23,11 +23,8 @@ from edge.store.rit_store import EdgeStore, RitNotFound
 from tests.harness.gps_rig import INCIDENT, LOCATED_SEHS, SEH_RADIUS_M, SEH_UMCU, route_fixes, write_short_route
 from tests.harness.waiting import wait_until
 from tests.test_gps_gpsd import FakeGpsd, gpsd_reports
-from web.app import create_app
+from tests.harness.form_api import device_client
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
 
 CREW = Actor("j.devries", "ambulanceverpleegkundige")
 # The drive happened in the recent past: confirmed times are never "in the future".
@@ -201,8 +198,8 @@ def test_a_concept_rit_keeps_a_track_but_gets_no_position_entries(rig, drive):
 
 def test_the_http_api(rig, drive):
     fixes, truth = drive
-    client = TestClient(create_app(rig.service))
-    headers = {"X-Ritlink-User": "j.devries"}
+    client = device_client(rig.service, "j.devries")
+    headers = {}
     rit_id = rig.new_rit()
     rig.feed(fixes[: int(truth.depart_incident_s)])
 
@@ -237,7 +234,7 @@ def test_without_a_gps_the_api_says_so_and_the_live_topic_carries_the_vitals(tmp
     service.position = GpsRuntime(settings, service, lambda seh, payload: published.append((seh, payload)) or True)
     service.position.start()
     try:
-        client = TestClient(create_app(service))
+        client = device_client(service)
         assert client.get("/api/v1/position").json()["state"] == "not_configured"
         assert "gps" not in client.get("/-/health").json()["devices"]
         assert "vehicle_position" not in rig_form(service, rit_id)

@@ -25,6 +25,7 @@ import pytest
 
 from edge.store.db import connect
 from simulators.mosquitto import free_port
+from simulators.processes import AUTH_HEADERS
 from tests.harness.notify import NotifySocket, start_notified
 from tests.harness.procs import write_toml
 from tests.harness.week_db import make_week_database
@@ -56,7 +57,7 @@ class Saver:
             thread.join(5)
 
     def _run(self) -> None:
-        with httpx.Client(base_url=self.base_url, timeout=2) as client:
+        with httpx.Client(base_url=self.base_url, timeout=2, headers=AUTH_HEADERS) as client:
             while not self.stop.is_set():
                 try:
                     created = client.post("/api/v1/rits", json={"destination_seh": "seh-umcu", "urgency": "A1"})

@@ -9,6 +9,7 @@ import pytest
 from edge.wire.contract import Receipt, new_id
 from edge.sync.mqtt_client import publish_properties
 from seh.feedback import feedback_receipt_topic
+from simulators.processes import AUTH_HEADERS
 from tests.harness.mqtt import TestClient, envelope, form_of, send
 from tests.harness.waiting import wait_until
 
@@ -91,11 +92,12 @@ def test_feedback_form_on_the_board_needs_its_csrf_token(seh_and_vehicle):
     rit_id = new_id()
     send(vehicle, envelope(rit_id, 1, form_of(rit_id, VEHICLE), vehicle_id=VEHICLE))
     hand_over(seh, vehicle, rit_id)
-    nurse = httpx.Client(base_url=seh.base_url, timeout=5)
+    nurse = httpx.Client(base_url=seh.base_url, timeout=5, headers=AUTH_HEADERS)
     page = nurse.get(f"/rits/{rit_id}").text
     token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
     form = {"diagnosis": "Pneumonie", "disposition": "opgenomen verpleegafdeling", "remarks": ""}
-    forged = httpx.post(f"{seh.base_url}/rits/{rit_id}/terugkoppeling", data=form | {"csrf": token})
+    forged = httpx.post(f"{seh.base_url}/rits/{rit_id}/terugkoppeling", data=form | {"csrf": token},
+                        headers=AUTH_HEADERS)
     assert forged.status_code == 403  # the token without the nurse's cookie is worthless
     assert nurse.post(f"/rits/{rit_id}/terugkoppeling", data=form).status_code == 403
     assert nurse.post(f"/rits/{rit_id}/terugkoppeling", data=form | {"csrf": token},

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 
+from simulators.processes import AUTH_HEADERS
 from tests.harness.ui_browser import BOARD, TABLET, chromium, new_rit, sign_in  # noqa: F401
 
 AXE = Path(__file__).resolve().parents[1] / "web" / "static" / "vendor" / "axe-core-4.10.2.min.js"
@@ -69,13 +69,13 @@ def test_main_pages_pass_axe_and_touch_sizes(chromium, theme, broker, edge_proce
     page.click("button:has-text('Ja, vooraankondigen')")
     page.wait_for_selector(".bericht")
 
-    board = chromium.new_page(viewport=BOARD)
+    board = chromium.new_page(viewport=BOARD, extra_http_headers=AUTH_HEADERS)
     board.goto(f"{seh.base_url}/?thema={theme}")
     board.wait_for_selector(f"tr[data-rit='{rit_id}']", timeout=5000)
     problems["bord"] = axe_problems(board)
     board.goto(f"{seh.base_url}/rits/{rit_id}?thema={theme}")
     problems["seh-rit"] = axe_problems(board)
-    assert httpx.get(f"{seh.base_url}/rits/{rit_id}/versies").status_code == 200
+    assert seh.get(f"/rits/{rit_id}/versies").status_code == 200
     context.close()
     board.close()
     assert {k: v for k, v in problems.items() if v} == {}

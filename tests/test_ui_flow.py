@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-import httpx
 from playwright.sync_api import expect
 
+from simulators.processes import AUTH_HEADERS
 from tests.harness.ui_browser import (BOARD, TABLET, LoopbackRecorder, chromium, new_rit, open_tab,  # noqa: F401
                                       save_abcde, sign_in)
 from tests.harness.waiting import wait_until
@@ -20,7 +20,7 @@ def test_full_crew_flow_seen_on_the_seh_board(chromium, broker, monitor, edge_pr
     edge = edge_process(monitor_url=str(monitor.link))
     recorder = LoopbackRecorder()
     tablet = recorder.attach(chromium.new_page(viewport=TABLET))
-    board = recorder.attach(chromium.new_page(viewport=BOARD))
+    board = recorder.attach(chromium.new_page(viewport=BOARD, extra_http_headers=AUTH_HEADERS))
 
     sign_in(tablet, edge.base_url)
     rit_id = new_rit(tablet)
@@ -58,9 +58,11 @@ def test_full_crew_flow_seen_on_the_seh_board(chromium, broker, monitor, edge_pr
     expect(board.locator(f"tr[data-rit='{rit_id}']")).not_to_have_attribute(
         "data-seq", str(seq_before), timeout=SEEN_WITHIN_MS)
 
-    # Opening the rit on the board sends `read`; the corrected entry is shown as corrected.
+    # Opening the rit shows the corrected entry as corrected; the nurse's "Gelezen" sends `read`.
     board.click(f"tr[data-rit='{rit_id}'] a")
     expect(board.locator(".regel.gecorrigeerd")).to_be_visible()
+    board.click("button:has-text('Gelezen')")
+    expect(board.locator("#gelezen")).to_contain_text("Gelezen door: harness")
     expect(tablet.locator("#sync")).to_contain_text("gelezen door SEH", timeout=5000)
 
     # Overdracht (the form is incomplete: the crew says so explicitly).
@@ -71,7 +73,7 @@ def test_full_crew_flow_seen_on_the_seh_board(chromium, broker, monitor, edge_pr
     tablet.click("button:has-text('Ja, overdracht versturen')")
     expect(board.locator(f"tr[data-rit='{rit_id}']")).to_have_attribute("data-status", "overdracht",
                                                                         timeout=SEEN_WITHIN_MS)
-    assert httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}").json()["lifecycle"] == "overdracht"
+    assert edge.get(f"/api/v1/rits/{rit_id}").json()["lifecycle"] == "overdracht"
 
     # The SEH page marks what is new since the last look; the version history keeps every message.
     board.click(f"tr[data-rit='{rit_id}'] a")
@@ -84,7 +86,7 @@ def test_full_crew_flow_seen_on_the_seh_board(chromium, broker, monitor, edge_pr
     expect(board.locator("h2:has-text('Versie #1')")).to_be_visible()
 
     # The crew sees the SEH's diagnosis beside its own werkdiagnose.
-    wait_until(lambda: httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}").json()["feedback"], 10,
+    wait_until(lambda: edge.get(f"/api/v1/rits/{rit_id}").json()["feedback"], 10,
                what="SEH-terugkoppeling on the tablet")
     open_tab(tablet, "Werkdiagnose")
     expect(tablet.locator(".terugkoppeling")).to_contain_text("CVA links · opgenomen verpleegafdeling")

@@ -16,12 +16,11 @@ VENDOR = Path(__file__).resolve().parents[1] / "web" / "static" / "vendor"
 
 
 def _entries(edge, rit_id: str, kind: str) -> list[dict]:
-    return [e for e in httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}/entries").json() if e["kind"] == kind]
+    return [e for e in edge.get(f"/api/v1/rits/{rit_id}/entries").json() if e["kind"] == kind]
 
 
 def _signed_in_client(edge) -> tuple[httpx.Client, str]:
-    client = httpx.Client(base_url=edge.base_url, timeout=5)
-    client.post("/aanmelden", data={"crew1": "J. de Vries", "pin": "1234"})
+    client = edge.signed_in("J. de Vries")
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/").text).group(1)
     return client, token
 
@@ -70,7 +69,7 @@ def test_whole_rit_without_javascript(chromium, edge_process):  # noqa: F811
     page.click("button:has-text('Ja, overdracht versturen')")
     expect(page.locator(".bericht")).to_have_text("Opgeslagen")
     assert len(_entries(edge, rit_id, "breathing")) == 1
-    assert httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}").json()["lifecycle"] == "overdracht"
+    assert edge.get(f"/api/v1/rits/{rit_id}").json()["lifecycle"] == "overdracht"
     context.close()
 
 

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 from devices.observation import Observation
 from edge.live.vitals import NIBP_DIA, NIBP_SYS
-from tests.harness.form_api import api  # noqa: F401
+from tests.harness.form_api import api, sign_in  # noqa: F401
 from web.view_model import klok
 
 
 def signed_in(api) -> str:  # noqa: F811
-    api.client.post("/aanmelden", data={"crew1": "J. de Vries", "pin": "1234"})
+    sign_in(api.client, "J. de Vries")
     return re.search(r'name="csrf" value="([^"]+)"', api.client.get("/").text).group(1)
 
 

@@ -50,7 +50,7 @@ def test_expired_shift_offers_sign_in_and_comes_back_with_the_typing(chromium, e
     expect(page.locator("#meldingen .fout")).to_contain_text("NIET opgeslagen")
     page.click("a:has-text('Opnieuw aanmelden')")
     page.fill("input[name=crew1]", "J. de Vries")
-    page.fill("input[name=pin]", "1234")
+    page.fill("input[name=pin]", "12345")
     page.click("button:has-text('Aanmelden')")
     page.wait_for_url(f"**/rits/{rit_id}**")
     expect(page.locator(NOTE)).to_have_value("luchtweg vrij, snurkt licht")

@@ -8,11 +8,11 @@ budget of 45. Nothing is set up through the API: it is only read, to check the o
 
 from __future__ import annotations
 
-import httpx
 from playwright.sync_api import Page, expect
 
 from tests.harness.form_probe import Taps
 from tests.harness.raw_text import raw_words
+from simulators.processes import AUTH_HEADERS
 from tests.harness.ui_browser import BOARD, TABLET, chromium, sign_in  # noqa: F401
 from tests.harness.waiting import wait_until
 
@@ -65,7 +65,7 @@ def scan_pages(page: Page, urls: list[str]) -> dict[str, list[str]]:
 
 
 def seh_rit_text(board: Page, seh, rit_id: str) -> str:
-    wait_until(lambda: httpx.get(f"{seh.base_url}/api/v1/rits/{rit_id}").json()["status"] == "overdracht", 10,
+    wait_until(lambda: seh.get(f"/api/v1/rits/{rit_id}").json()["status"] == "overdracht", 10,
                what="the handover at the SEH")
     board.goto(f"{seh.base_url}/rits/{rit_id}")
     return board.locator("body").inner_text()
@@ -86,7 +86,7 @@ def test_stemi_run_complete_within_the_tap_budget(chromium, broker, monitor, edg
     seh = seh_process()
     edge = edge_process(monitor_url=str(monitor.link))
     page = chromium.new_page(viewport=TABLET)
-    board = chromium.new_page(viewport=BOARD)
+    board = chromium.new_page(viewport=BOARD, extra_http_headers=AUTH_HEADERS)
     sign_in(page, edge.base_url)
     taps = Taps(page)
 
@@ -139,7 +139,7 @@ def test_stemi_run_complete_within_the_tap_budget(chromium, broker, monitor, edg
     print(f"STEMI run: {taps.count} taps (budget {STEMI_TAP_BUDGET})")
     assert taps.count <= STEMI_TAP_BUDGET
 
-    handover = [e for e in httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}/entries").json()
+    handover = [e for e in edge.get(f"/api/v1/rits/{rit_id}/entries").json()
                 if e["kind"] == "lifecycle" and e["data"]["event"] == "overdracht"]
     assert len(handover) == 1 and not handover[0]["data"].get("onvolledig")
     text = seh_rit_text(board, seh, rit_id)
@@ -160,7 +160,7 @@ def test_trauma_run_unidentified_then_identified(chromium, broker, edge_process,
     seh = seh_process()
     edge = edge_process()
     page = chromium.new_page(viewport=TABLET)
-    board = chromium.new_page(viewport=BOARD)
+    board = chromium.new_page(viewport=BOARD, extra_http_headers=AUTH_HEADERS)
     sign_in(page, edge.base_url)
     taps = Taps(page)
 

@@ -4,7 +4,6 @@ with the SEH's phone number and the "SEH gebeld" button."""
 
 from __future__ import annotations
 
-import httpx
 from playwright.sync_api import expect
 
 from tests.harness.ui_browser import TABLET, chromium, new_rit, open_tab, save_abcde, sign_in  # noqa: F401
@@ -52,7 +51,7 @@ def test_receipt_timeout_banner_and_seh_gebeld(chromium, tmp_path, broker, monit
         expect(banner).to_contain_text("Geen ontvangstbevestiging van SEH UMC Utrecht")
         banner.locator("button:has-text('SEH gebeld')").click()
         expect(page.locator(".amber")).to_have_count(0, timeout=3000)
-        called = httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}").json()["form"]["seh_called"]
+        called = edge.get(f"/api/v1/rits/{rit_id}").json()["form"]["seh_called"]
         (entry,) = called.values()
         assert (entry["seh_id"], entry["warning"], entry["author"]) == ("seh-umcu", "delivered", "J. de Vries")
         page.close()

@@ -104,7 +104,7 @@ class SetTime(BaseModel):
 class AcceptVitals(BaseModel):
     model_config = ConfigDict(extra="forbid")
     author: str | None = Field(default=None, min_length=1, max_length=80,
-                               description="verouderd: de auteur komt uit X-Ritlink-User")
+                               description="genegeerd: de auteur is wie is aangemeld")
     codes: list[int] | None = Field(default=None, description="MDC codes to take over; all fresh values if absent")
     confirm: bool = False
 

@@ -1,7 +1,7 @@
 """The rit endpoints of the JSON API (/api/v1).
 
-Who is acting comes from the request for now (``X-Ritlink-User``, ``X-Ritlink-Role``, the
-client address); the crew's sign-in will replace the headers. Every write accepts an
+Who is acting comes from the authentication (web/http_guard.ApiGate): the signed-in crew or
+the configured device token's name, never from a header. Every write accepts an
 ``Idempotency-Key`` header: a repeated key returns the first answer and records nothing
 twice.
 """
@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Request
 
-from edge.store.audit import DEFAULT_ROLE, DEFAULT_USER, Actor
+from edge.store.audit import Actor
 from edge.wire.canonical import canonical_json
 from edge.service import EdgeService, IdempotencyKey
 from web.api_models import (
@@ -32,12 +32,9 @@ from web.api_models import (
 )
 
 
-async def actor(request: Request,
-                x_ritlink_user: str = Header(DEFAULT_USER, min_length=1, max_length=80),
-                x_ritlink_role: str = Header(DEFAULT_ROLE, min_length=1, max_length=80)) -> Actor:
-    # async: it only reads headers, and a plain ``def`` dependency would cost every request a
-    # hop to the thread pool and back before the endpoint's own.
-    return Actor(user=x_ritlink_user, role=x_ritlink_role, client=request.client.host if request.client else "onbekend")
+async def actor(request: Request) -> Actor:
+    # async: a plain ``def`` dependency costs every request a hop to the thread pool and back.
+    return request.state.actor  # set by the gate; a request without it never reaches a route
 
 
 async def idempotency(request: Request,
@@ -96,13 +93,9 @@ def rit_router(service: EdgeService) -> APIRouter:
                                   idempotency=key)
 
     @api.post("/rits/{rit_id}/vitals/accept", summary="Actuele monitorwaarden overnemen")
-    def accept_vitals(rit_id: str, request: Request, body: AcceptVitals | None = None,
-                      key: IdempotencyKey | None = Key,
-                      x_ritlink_user: str | None = Header(None, max_length=80),
-                      x_ritlink_role: str = Header(DEFAULT_ROLE, min_length=1, max_length=80)) -> dict:
+    def accept_vitals(rit_id: str, body: AcceptVitals | None = None, who: Actor = Who,
+                      key: IdempotencyKey | None = Key) -> dict:
         body = body or AcceptVitals()
-        user = x_ritlink_user or body.author or DEFAULT_USER
-        who = Actor(user, x_ritlink_role, request.client.host if request.client else "onbekend")
         return service.accept_vitals(rit_id, actor=who, codes=body.codes, confirm=body.confirm, idempotency=key)
 
     @api.get("/vitals/nibp", summary="Voltooide NIBP-metingen van de monitor, om over te nemen")

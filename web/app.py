@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import hmac
 import logging
 from urllib.parse import quote
 
@@ -14,6 +15,8 @@ from fastapi.templating import Jinja2Templates
 
 from edge.service import DomainError, EdgeService, RitNotFound, StoreFullError
 from web.api_rits import rit_router
+from web import session
+from web.http_guard import CSRF_HEADER, SAFE_METHODS, harden, refusal
 from web.page_errors import SessionExpired
 from web.pages import pages_router, templates as page_templates
 from web.sse import sse_router
@@ -24,10 +27,30 @@ HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
 
 
-def create_app(service: EdgeService) -> FastAPI:
+def authenticate(request: Request):
+    """/api/v1: a device token, or the signed-in shift (its CSRF header on every write)."""
+    device = session.auth_of(request).device(request)
+    if device is not None:
+        return device
+    crew = session.crew_from(request)
+    if crew is None:
+        return refusal(401, "aanmelden nodig (dienst of apparaattoken)")
+    if request.method not in SAFE_METHODS:
+        token = request.headers.get(CSRF_HEADER, "")
+        if not token or not hmac.compare_digest(token.encode(), crew.csrf.encode()):
+            return refusal(403, "X-CSRF-Token ontbreekt of klopt niet")
+    return crew.actor(request)
+
+
+def create_app(service: EdgeService, auth: session.ShiftAuth | None = None) -> FastAPI:
+    """``auth``: sign-in and tokens (default: from the service's settings; tests pass their own clock)."""
     # The tablet is often offline: no Swagger UI from a CDN, but a plain page of our own.
     app = FastAPI(title="ritlink edge", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     app.state.service = service
+    settings = service.settings
+    app.state.auth = auth or session.ShiftAuth(service.store, settings.pin_hash, settings.shift_hours,
+                                               settings.api_tokens)
+    harden(app, settings.trusted_hosts, settings.max_body_bytes, authenticate)
     templates = Jinja2Templates(directory=HERE / "templates")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(rit_router(service))

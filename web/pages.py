@@ -156,24 +156,34 @@ def pages_router(service: EdgeService) -> APIRouter:
     # -- sign-in, theme -----------------------------------------------------------------
     @router.get("/aanmelden", response_class=HTMLResponse)
     def login_form(request: Request, fout: str = "", terug: str = "") -> HTMLResponse:
-        return templates.TemplateResponse(request, "login.html", {
-            "error": fout, "theme": _theme(request), "terug": local_path(terug)})
+        return login_page(request, fout[:200], local_path(terug))
+
+    def login_page(request: Request, error: str, terug: str, status: int = 200) -> HTMLResponse:
+        token = session.login_token(request)
+        response = templates.TemplateResponse(request, "login.html", {
+            "error": error, "theme": _theme(request), "terug": terug, "login_csrf": token}, status_code=status)
+        response.set_cookie(session.LOGIN_COOKIE, token, httponly=True, samesite="strict")
+        return response
 
     @router.post("/aanmelden")
     async def login(request: Request) -> Response:
         form = await request.form()
-        names = [n.strip() for n in (str(form.get("crew1", "")), str(form.get("crew2", ""))) if n.strip()]
+        names = [n.strip()[:80] for n in (str(form.get("crew1", "")), str(form.get("crew2", ""))) if n.strip()]
         terug = local_path(str(form.get("terug", "")))
-        if not names or str(form.get("pin", "")) != session.expected_pin():
-            return templates.TemplateResponse(request, "login.html", {
-                "error": "Naam en juiste pincode nodig", "theme": _theme(request), "terug": terug}, status_code=403)
+        if not session.login_token_ok(request, form.get("csrf")):
+            return login_page(request, "Het aanmeldformulier was verlopen: probeer het opnieuw", terug, 403)
+        opened, error = session.sign_in(request, names, str(form.get("pin", "")))
+        if opened is None:
+            return login_page(request, error, terug, 429 if error.startswith("Te veel") else 403)
         response = RedirectResponse(terug or "/", status_code=303)
-        response.set_cookie(session.COOKIE, session.cookie_value(names), httponly=True, samesite="strict")
+        max_age = max(60, int(session.auth_of(request).book.hours * 3600))
+        response.set_cookie(session.COOKIE, opened.token, httponly=True, samesite="strict", max_age=max_age)
         return response
 
     @router.post("/afmelden")
     async def logout(request: Request) -> Response:
         await posted(request)
+        session.sign_out(request)  # server-side: a copy of the cookie is worthless from now on
         response = RedirectResponse("/aanmelden", status_code=303)
         response.delete_cookie(session.COOKIE)
         return response

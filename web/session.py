@@ -1,83 +1,114 @@
-"""Shift sign-in and CSRF for the tablet pages.
+"""Shift sign-in, sessions and CSRF for the tablet.
 
-The signed-in crew lives in a signed cookie (HMAC-SHA256 over the JSON payload), so the
-server keeps no session table and a restart of the process keeps the crew signed in as
-long as the secret is the same. The CSRF token is derived from the cookie's own nonce:
-a form rendered for this shift carries it, a forged cross-site POST cannot.
+The crew signs in with their names and the shift PIN (stored only as a scrypt hash,
+``pin_hash`` in the configuration). The session lives server-side (web/sessions.py) in the
+tablet's database: it ends at the end of the shift (``shift_hours``) or at sign-out, and a
+copied cookie is worthless after either. Failed PINs back off and lock (web/pin_guard.py).
+The sign-in form itself carries a CSRF token (double submit: a cookie of its own plus the
+same value in the form, which another site can neither read nor set).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import json
-import os
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import HTTPException, Request
 
 from edge.store.audit import Actor
+from web.passwords import verify
+from web.pin_guard import SignInGuard
+from web.sessions import Session, SessionBook
 
 COOKIE = "ritlink_dienst"
-# Demo PIN for the shift sign-in; a deployment sets RITLINK_PIN (docs/ui.md).
-DEMO_PIN = "1234"
+LOGIN_COOKIE = "ritlink_aanmelden"
 DEFAULT_CREW_ROLE = "ambulanceverpleegkundige"
-
-
-def _secret() -> bytes:
-    configured = os.environ.get("RITLINK_SESSION_SECRET")
-    return configured.encode() if configured else _PROCESS_SECRET
-
-
-_PROCESS_SECRET = secrets.token_bytes(32)
-
-
-def expected_pin() -> str:
-    return os.environ.get("RITLINK_PIN", DEMO_PIN)
+DEVICE_ROLE = "apparaat"
 
 
 @dataclass(frozen=True)
 class Crew:
     names: tuple[str, ...]
-    nonce: str
+    session: Session
 
     @property
     def csrf(self) -> str:
-        return hmac.new(_secret(), f"csrf:{self.nonce}".encode(), hashlib.sha256).hexdigest()
+        return self.session.csrf
 
     def actor(self, request: Request) -> Actor:
-        client = request.client.host if request.client else "onbekend"
-        return Actor(user=self.names[0], role=DEFAULT_CREW_ROLE, client=client)
+        return Actor(user=self.names[0], role=DEFAULT_CREW_ROLE, client=client_of(request))
 
 
-def _sign(payload: bytes) -> str:
-    return hmac.new(_secret(), payload, hashlib.sha256).hexdigest()
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "onbekend"
 
 
-def cookie_value(names: list[str]) -> str:
-    payload = json.dumps({"names": names, "nonce": secrets.token_hex(16)}).encode()
-    return base64.urlsafe_b64encode(payload).decode() + "." + _sign(payload)
+class ShiftAuth:
+    """What the tablet's sign-in needs, kept on ``app.state.auth``."""
+
+    def __init__(self, store: Any, pin_hash: str | None, shift_hours: float, api_tokens: list[Any] = (),
+                 guard: SignInGuard | None = None):
+        self.pin_hash = pin_hash
+        self.book = SessionBook(store, shift_hours)
+        self.guard = guard or SignInGuard()
+        self.tokens = [(t.name, t.token) for t in api_tokens]
+
+    def device(self, request: Request) -> Actor | None:
+        """A configured device token in ``Authorization: Bearer``; None without one."""
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            return None
+        found = None
+        for name, token in self.tokens:  # every token compared in constant time
+            if hmac.compare_digest(token.encode(), presented.strip().encode()):
+                found = name
+        return Actor(user=found, role=DEVICE_ROLE, client=client_of(request)) if found else None
+
+    def pin_ok(self, pin: str) -> bool:
+        return self.pin_hash is not None and verify(pin, self.pin_hash)
+
+
+def auth_of(request: Request) -> ShiftAuth:
+    return request.app.state.auth
 
 
 def crew_from(request: Request) -> Crew | None:
-    raw = request.cookies.get(COOKIE)
-    if not raw or "." not in raw:
-        return None
-    body, signature = raw.rsplit(".", 1)
-    try:
-        payload = base64.urlsafe_b64decode(body.encode())
-    except ValueError:
-        return None
-    if not hmac.compare_digest(_sign(payload), signature):
-        return None
-    data = json.loads(payload)
-    return Crew(tuple(data["names"]), data["nonce"])
+    found = auth_of(request).book.find(request.cookies.get(COOKIE))
+    return Crew(found.names, found) if found else None
 
 
 def check_csrf(crew: Crew | None, token: str | None) -> Crew:
     """A save without a signed-in crew or without this shift's token is refused (403)."""
-    if crew is None or not token or not hmac.compare_digest(crew.csrf, token):
+    if crew is None or not token or not hmac.compare_digest(crew.csrf, str(token)):
         raise HTTPException(403, "ongeldig of ontbrekend formuliertoken")
     return crew
+
+
+def login_token(request: Request) -> str:
+    """The sign-in form's CSRF token: the one in this browser's cookie, else a new one."""
+    current = request.cookies.get(LOGIN_COOKIE, "")
+    return current if 20 <= len(current) <= 100 else secrets.token_urlsafe(24)
+
+
+def login_token_ok(request: Request, posted: Any) -> bool:
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), str(posted or "").encode())
+
+
+def sign_in(request: Request, names: list[str], pin: str) -> tuple[Session | None, str]:
+    """Open the shift, or say why not (back-off and lock-out refuse even the right PIN)."""
+    auth = auth_of(request)
+    wait = auth.guard.wait_s()
+    if wait > 0:
+        return None, f"Te veel onjuiste pogingen: probeer het over {int(wait) + 1} seconden opnieuw"
+    if not names or not auth.pin_ok(pin):
+        wait = auth.guard.failed()
+        return None, f"Naam en juiste pincode nodig (volgende poging over {int(wait + 0.999)} s)"
+    auth.guard.succeeded()
+    return auth.book.open(names, DEFAULT_CREW_ROLE), ""
+
+
+def sign_out(request: Request) -> None:
+    auth_of(request).book.revoke(request.cookies.get(COOKIE))

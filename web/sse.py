@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from edge.service import EdgeService
+from web import session
 from web.view_model import tiles
 
 POLL_S = 0.2
@@ -59,6 +60,8 @@ def sse_router(service: EdgeService, templates: Jinja2Templates) -> APIRouter:
 
     @router.get("/sse/vitals")
     async def vitals(request: Request) -> StreamingResponse:
+        if session.crew_from(request) is None:
+            raise HTTPException(403)  # the live vitals are the patient's: only for the signed-in shift
         # Alarms age without a new value (a silent device): the second clock tick counts too.
         loop = asyncio.get_running_loop()
         return sse_response(change_stream(request, lambda: (service.live.version, int(loop.time())),

@@ -22,6 +22,17 @@ from edge.wire.contract import utc_now
 
 BUSY_TIMEOUT_MS = 10_000
 
+# Sign-in sessions, the same on both sides (the tablet's shift, SEH staff): web/sessions.py
+# keeps them; only a hash of the cookie's token is stored.
+SESSIONS_TABLE_SQL = """CREATE TABLE sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    names_json TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked_at TEXT
+)"""
+
 
 class StoreFullError(Exception):
     """The disk (or the database's size limit) is full: the write was refused, nothing lost."""

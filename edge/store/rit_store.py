@@ -23,7 +23,7 @@ from edge.wire.dead_letter import DeadLetter
 from edge.store.audit import Actor
 from edge.wire.canonical import canonical_json
 from edge.wire.contract import new_id
-from edge.store.db import Migration, Store, write_transaction
+from edge.store.db import SESSIONS_TABLE_SQL, Migration, Store, write_transaction
 from edge.wire.contract import utc_now
 from edge.errors import DomainError
 from edge.form.model import COLLECTIONS, HISTORY_KINDS, LATER_HISTORY_KINDS, apply_entry_in_place, build_form, new_form
@@ -151,6 +151,10 @@ def _m7_form_checkpoints(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX outbox_pending ON outbox(rit_id, seh_id) WHERE published_at IS NULL")
 
 
+def _m8_sessions(db: sqlite_utils.Database) -> None:
+    db.execute(SESSIONS_TABLE_SQL)
+
+
 EDGE_MIGRATIONS = [
     Migration(1, "rits, entries, outbox streams", _m1_initial),
     Migration(2, "entry corrections, idempotency keys, access log", _m2_clinical_record),
@@ -160,6 +164,7 @@ EDGE_MIGRATIONS = [
     Migration(6, "dead letters (refused MQTT messages)", _m6_dead_letters),
     Migration(7, "form checkpoints: the form is written whole every few saves, its small part every save",
               _m7_form_checkpoints),
+    Migration(8, "shift sign-in sessions", _m8_sessions),
 ]
 
 # The whole form is written again (a new checkpoint) once this many entries came after the

@@ -3,6 +3,7 @@ file behind FastAPI's TestClient (no MQTT: the service works without the sync)."
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,9 @@ from edge.config import load_edge_settings
 from edge.live.vitals import LiveVitals
 from edge.service import EdgeService
 from edge.store.rit_store import EdgeStore
+from edge.config import ApiToken
+from simulators.processes import AUTH_HEADERS, DEVICE_TOKEN, PIN, PIN_HASH
+from web.session import ShiftAuth
 from tests.conftest import SEHS
 from web.app import create_app
 
@@ -21,7 +25,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+# Who the harness signs in as: the author of everything it saves (the role is the crew's).
 CREW = {"X-Ritlink-User": "j.devries", "X-Ritlink-Role": "ambulanceverpleegkundige"}
+# TestClient's own Host name, beside the tablet's.
+TEST_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 
 
 @dataclass
@@ -32,13 +39,13 @@ class FormApi:
     live: LiveVitals
 
     def post(self, path: str, body: dict | None = None, status: int | None = None, **headers: str) -> Any:
-        response = self.client.post(path, json=body, headers={**CREW, **headers})
+        response = self.client.post(path, json=body, headers=headers)
         if status is not None:
             assert response.status_code == status, response.text
         return response
 
     def get(self, path: str, **headers: str) -> Any:
-        response = self.client.get(path, headers={**CREW, **headers})
+        response = self.client.get(path, headers=headers)
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -55,12 +62,39 @@ class FormApi:
         self.store.close()
 
 
-def form_api(tmp_path: Path, **settings: Any) -> FormApi:
-    config = load_edge_settings(None, database=tmp_path / "edge.db", sehs=SEHS, **settings)
+def sign_in(client: TestClient, *names: str, pin: str = PIN) -> TestClient:
+    """Sign the shift in through the page (its CSRF token included); the client then sends
+    the CSRF header /api/v1 wants on writes."""
+    page = client.get("/aanmelden").text
+    token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    answer = client.post("/aanmelden", data={"crew1": names[0], "crew2": names[1] if len(names) > 1 else "",
+                                              "pin": pin, "csrf": token}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    home = client.get("/").text
+    client.headers["X-CSRF-Token"] = re.search(r'name="csrf" value="([^"]+)"', home).group(1)
+    return client
+
+
+def device_client(service: EdgeService, name: str = "harness") -> TestClient:
+    """A TestClient on ``create_app(service)`` that calls /api/v1 with a device token named ``name``."""
+    auth = ShiftAuth(service.store, PIN_HASH, 12.0, [ApiToken(name=name, token=DEVICE_TOKEN)])
+    return TestClient(create_app(service, auth), base_url="http://127.0.0.1", headers=AUTH_HEADERS)
+
+
+def edge_settings(tmp_path: Path, **settings: Any):
+    return load_edge_settings(None, **{"database": tmp_path / "edge.db", "sehs": SEHS, "pin_hash": PIN_HASH,
+                                       "trusted_hosts": TEST_HOSTS, **settings})
+
+
+def form_api(tmp_path: Path, signed_in: bool = True, **settings: Any) -> FormApi:
+    config = edge_settings(tmp_path, **settings)
     store = EdgeStore(config.database)
     live = LiveVitals()
     service = EdgeService(config, store, live)
-    return FormApi(TestClient(create_app(service)), service, store, live)
+    client = TestClient(create_app(service))
+    if signed_in:
+        sign_in(client, CREW["X-Ritlink-User"])
+    return FormApi(client, service, store, live)
 
 
 @pytest.fixture

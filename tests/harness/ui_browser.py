@@ -19,7 +19,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 TABLET = {"width": 1280, "height": 800}
 BOARD = {"width": 1920, "height": 1080}
 CREW = ("J. de Vries", "P. Bakker")
-PIN = "1234"
+PIN = "12345"  # the harness and demo PIN (simulators/processes.py)
 
 
 def launch(playwright) -> Browser:
