@@ -21,7 +21,9 @@ def _set(data: dict, path: str, value: float) -> dict:
 
 def _entry(kind: str, path: str, base: dict | None = None):
     def post(api, rit_id, value, confirm):
-        body = {"kind": kind, "data": _set(base or {}, path, value), "confirm": confirm}
+        body = {"kind": kind, "data": _set(base or {}, path, value), "confirm": confirm,
+                # the same drug again on purpose: this checks dose limits, not the repeat question
+                "confirm_repeat": kind == "medication"}
         return api.post(f"/api/v1/rits/{rit_id}/entries", body), ["body", "data", *path.split(".")]
     return post
 
