@@ -82,11 +82,11 @@ def test_cut_link_queues_and_coalesces_then_resumes_in_order(monitor, cutter, ed
     assert len(seh.get(f"/api/v1/rits/{rit_id}").json()["form"]["vitals"]) == 12
 
 
-def test_two_receivers_share_the_feed_and_apply_each_message_once(tmp_path, edge_process, seh_process):
+def test_two_receivers_share_the_feed_and_apply_each_message_once(tmp_path, monitor, edge_process, seh_process):
     shared = {"shared_group": "umcu", "database": str(tmp_path / "seh-shared.db")}
     seh_a = seh_process("seh-a", instance="a", **shared)
     seh_b = seh_process("seh-b", instance="b", **shared)
-    edge = edge_process()
+    edge = edge_process(monitor_url=str(monitor.link))
     rit_ids = [new_announced_rit(edge) for _ in range(3)]
     for i in range(10):  # manual sets: monitor values go to the active rit only, these to any open rit
         for rit_id in rit_ids:
