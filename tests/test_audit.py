@@ -40,7 +40,7 @@ def test_an_open_page_is_one_row_not_one_per_header_refresh(api):
     """The header strip polls /rits/{id}/kop every second: a page open for 60 s is one
     opening on the access log, and its 60 refreshes write nothing."""
     rit = api.new_rit()
-    api.client.post("/aanmelden", data={"crew1": "p.bakker", "pin": "1234"})
+    sign_in(api.client, "p.bakker")
     before = len(api.get(f"/api/v1/rits/{rit}/audit"))
     assert api.client.get(f"/rits/{rit}").status_code == 200  # the crew opens the rit
     for _ in range(60):  # as the page does, once a second for a minute

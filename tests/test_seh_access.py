@@ -107,7 +107,7 @@ def test_read_is_the_nurses_own_action_and_the_page_says_who_read_when(seh):
     assert staff.post(f"/rits/{rit_id}/gelezen", data={"csrf": "vals"}).status_code == 403
     assert staff.post(f"/rits/{rit_id}/gelezen", data={"csrf": csrf}).status_code == 303
     assert reads == [rit_id]
-    assert re.search(r"Gelezen door: j\.jansen \(\d{4}-\d\d-\d\d \d\d:\d\d\)", staff.get(f"/rits/{rit_id}").text)
+    assert re.search(r"Gelezen door: j\.jansen \(\d\d:\d\d\)", staff.get(f"/rits/{rit_id}").text)  # local time
     # The API's read needs a sign-in, and a signed-in browser's write its CSRF header.
     assert TestClient(app).post(f"/api/v1/rits/{rit_id}/read").status_code == 401
     assert staff.post(f"/api/v1/rits/{rit_id}/read").status_code == 403

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from edge.wire.contract import new_id, receipt_topic_filter
 from tests.harness.mqtt import TestClient, envelope, form_of, send
+from simulators.processes import AUTH_HEADERS
 from tests.harness.ui_browser import BOARD, chromium  # noqa: F401
 from tests.harness.waiting import wait_until
 
@@ -47,7 +48,7 @@ def test_twelve_arrivals_fit_a_wall_screen_in_large_print(chromium, broker, seh_
         rits.append((rit_id, car))
     wait_until(lambda: len(seh.get("/api/v1/rits").json()) == 12, 10, what="twelve arrivals at the SEH")
 
-    board = chromium.new_page(viewport=BOARD)
+    board = chromium.new_page(viewport=BOARD, extra_http_headers=AUTH_HEADERS)
     board.goto(seh.base_url + "/?kiosk=1")
     first = board.locator(f"tr[data-rit='{rits[0][0]}']")
     expect(first.locator(".urgentie-bord.u-A1")).to_have_text("A1 spoed")

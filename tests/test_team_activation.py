@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import time
 
-import httpx
 from playwright.sync_api import expect
 
+from simulators.processes import AUTH_HEADERS
 from tests.harness.ui_browser import BOARD, TABLET, chromium, new_rit, open_tab, sign_in  # noqa: F401
 from tests.harness.waiting import wait_until
 
@@ -18,7 +18,7 @@ def test_team_activation_reaches_the_tablet_header_now_and_after_an_outage(chrom
     seh = seh_process()
     edge = edge_process()
     tablet = chromium.new_page(viewport=TABLET)
-    nurse = chromium.new_page(viewport=BOARD)
+    nurse = chromium.new_page(viewport=BOARD, extra_http_headers=AUTH_HEADERS)
     sign_in(tablet, edge.base_url)
     rit_id = new_rit(tablet)
     open_tab(tablet, "Overdracht")
@@ -28,7 +28,7 @@ def test_team_activation_reaches_the_tablet_header_now_and_after_an_outage(chrom
     tablet.click("a:has-text('Vooraankondigen')")
     tablet.click("button:has-text('Ja, vooraankondigen')")
     tablet.wait_for_selector(".bericht:has-text('Opgeslagen')")
-    wait_until(lambda: httpx.get(f"{seh.base_url}/api/v1/rits/{rit_id}").status_code == 200, 10,
+    wait_until(lambda: seh.get(f"/api/v1/rits/{rit_id}").status_code == 200, 10,
                what="the vooraankondiging at the SEH")
 
     nurse.goto(f"{seh.base_url}/rits/{rit_id}")
@@ -52,5 +52,5 @@ def test_team_activation_reaches_the_tablet_header_now_and_after_an_outage(chrom
     tablet.goto(f"{edge.base_url}/rits/{rit_id}")
     expect(tablet.locator("[data-team-klaar]")).to_contain_text("CT-kamer — team staat klaar", timeout=20_000)
     time.sleep(12)  # past the SEH's resend interval: a resent message is kept once
-    team = [f for f in httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}").json()["feedback"] if f["kind"] == "team"]
+    team = [f for f in edge.get(f"/api/v1/rits/{rit_id}").json()["feedback"] if f["kind"] == "team"]
     assert [f["room"] for f in team] == ["traumakamer 2", "CT-kamer"]

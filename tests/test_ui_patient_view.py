@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 
-import httpx
 from playwright.sync_api import Page, expect
 
 from tests.harness.form_probe import Taps
+from simulators.processes import AUTH_HEADERS
 from tests.harness.ui_browser import BOARD, TABLET, chromium, new_rit, open_tab, sign_in  # noqa: F401
 from tests.harness.waiting import wait_until
 
@@ -66,7 +66,7 @@ def test_live_values_belong_to_the_active_rit_only(chromium, broker, monitor, ed
     seh = seh_process()
     edge = edge_process(monitor_url=str(monitor.link))
     page = chromium.new_page(viewport=TABLET)
-    board = chromium.new_page(viewport=BOARD)
+    board = chromium.new_page(viewport=BOARD, extra_http_headers=AUTH_HEADERS)
     sign_in(page, edge.base_url)
 
     def announce() -> None:
@@ -118,7 +118,7 @@ def test_same_drug_twice_is_asked_and_totalled(chromium, edge_process):  # noqa:
     save(taps, fentanyl)
     page.click("a:has-text('Nee, niet opnieuw geven')")
     expect(page.locator(".totalen")).to_contain_text("totaal 100 µg in 2×")
-    given = [e for e in httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}/entries").json() if e["kind"] == "medication"]
+    given = [e for e in edge.get(f"/api/v1/rits/{rit_id}/entries").json() if e["kind"] == "medication"]
     assert len(given) == 2
 
 
@@ -168,9 +168,9 @@ def test_stable_patient_run_within_twenty_taps(chromium, monitor, edge_process):
     save(taps, "button:has-text('Ja, overdracht versturen')")
     print(f"stable run: {taps.count} taps (budget {STABLE_TAP_BUDGET})")
     assert taps.count <= STABLE_TAP_BUDGET
-    kinds = [e["kind"] for e in httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}/entries").json()]
+    kinds = [e["kind"] for e in edge.get(f"/api/v1/rits/{rit_id}/entries").json()]
     assert {"airway", "breathing", "circulation", "disability", "exposure", "vital", "diagnosis"} <= set(kinds)
-    assert httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}").json()["lifecycle"] == "overdracht"
+    assert edge.get(f"/api/v1/rits/{rit_id}").json()["lifecycle"] == "overdracht"
 
 
 def test_withdraw_is_two_taps_and_keeps_16_px_from_the_next_entry(chromium, edge_process):  # noqa: F811
@@ -192,5 +192,5 @@ def test_withdraw_is_two_taps_and_keeps_16_px_from_the_next_entry(chromium, edge
     save(taps, first.locator("button:has-text('verkeerd ingevoerd')"))  # tap 2: the reason
     assert taps.count == 2
     expect(page.locator(".regel.gecorrigeerd")).to_have_count(1)
-    withdrawn = [e for e in httpx.get(f"{edge.base_url}/api/v1/rits/{rit_id}/entries").json() if e.get("withdrawn")]
+    withdrawn = [e for e in edge.get(f"/api/v1/rits/{rit_id}/entries").json() if e.get("withdrawn")]
     assert len(withdrawn) == 1 and withdrawn[0]["reason"] == "verkeerd ingevoerd"
