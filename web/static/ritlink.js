@@ -17,6 +17,10 @@
     htmx.config.timeout = 15000;
     // The settle step only animates classes; the crew waits for the saved entry, not for it.
     htmx.config.defaultSettleDelay = 0;
+    // No page snapshots in localStorage: they would keep patient data on the tablet after the
+    // shift, and writing one on every save costs time. Back and forward load the page anew.
+    htmx.config.historyCacheSize = 0;
+    htmx.config.refreshOnHistoryMiss = true;
   }
 
   function alertRegion() {
