@@ -46,6 +46,8 @@ def latest_vitals(form: dict[str, Any], now: datetime | None = None) -> list[dic
         value = words.number(item["value"])
         if label == "BD" and "bp_diastolic" in newest:
             value = f"{value}/{words.number(newest['bp_diastolic']['value'])}"
+        if item.get("parameter") == "pulse_rate":  # from the oximeter: a pulse, not an ECG heart rate
+            label, title = "Pols", "polsfrequentie"
         shown.append({"label": label, "title": title, "value": value, "unit": words.unit(item.get("unit")),
                       "age": _age_words(str(item.get("clinical_time", "")), now)})
     return shown
