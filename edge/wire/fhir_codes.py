@@ -65,8 +65,8 @@ PROFILES = {
     "PainScore": NICTIZ + "nl-core-PainScore",
     "BodyWeight": NICTIZ + "nl-core-BodyWeight",
 }
-# Vital signs: parameter -> (profile, LOINC, display, UCUM). zib 2020 has no respiratory rate or
-# etCO2 building block: those two carry the HL7 FHIR core vital-signs profiles instead.
+# Vital signs: parameter -> (profile, LOINC, display, UCUM). Respiratory rate and etCO2 have no
+# usable Nictiz profile (AWAITING_NICTIZ below): they carry the HL7 FHIR core vital-signs profiles.
 VITAL_CODES: dict[str, tuple[str, str, str, str]] = {
     "heart_rate": (NICTIZ + "nl-core-HeartRate", "8867-4", "Heart rate", "/min"),
     "pulse_rate": (NICTIZ + "nl-core-PulseRate.PulseRateValue", "8893-0", "Heart rate Peripheral artery by palpation",
@@ -76,14 +76,23 @@ VITAL_CODES: dict[str, tuple[str, str, str, str]] = {
     "bp_diastolic": (NICTIZ + "nl-core-BloodPressure", "8462-4", "Diastolic blood pressure", "mm[Hg]"),
     "bp_mean": (NICTIZ + "nl-core-BloodPressure", "8478-0", "Mean blood pressure", "mm[Hg]"),
     "resp_rate": ("http://hl7.org/fhir/StructureDefinition/resprate", "9279-1", "Respiratory rate", "/min"),
-    "etco2": ("http://hl7.org/fhir/StructureDefinition/vitalsigns", "19889-5", "Carbon dioxide [Partial pressure] in "
-              "Exhaled gas --at end expiration", "kPa"),
+    "etco2": ("http://hl7.org/fhir/StructureDefinition/vitalsigns", "19889-5",
+              "Carbon dioxide [Partial pressure] in Exhaled gas --at end expiration", "kPa"),
     "temperature": (NICTIZ + "nl-core-BodyTemperature", "8310-5", "Body temperature", "Cel"),
     "glucose": (NICTIZ + "nl-core-LaboratoryTestResult", "15074-8", "Glucose [Moles/volume] in Blood", "mmol/L"),
 }
 SPO2_PULSE_OXIMETRY = "59408-5"  # second LOINC coding next to the zib's 2708-6
 BP_PANEL = ("85354-9", "Blood pressure panel with all children optional")
-NON_NICTIZ_PROFILES = frozenset({VITAL_CODES["resp_rate"][0], VITAL_CODES["etco2"][0]})
+# Blocked by the standard (docs/fhir.md, "Blocked by the standard"): parameter -> the Nictiz profile
+# that will fit once Nictiz releases it, or None where Nictiz has no profile at all, not even a draft.
+# Respiratory rate: zib Respiration v3.2 (zib 2020) has BreathingFrequency, but its R4 profile exists
+# only as an abstract draft on an unreleased branch of Nictiz-R4-zib2020 (in no package up to
+# nl-core 0.12.1-beta.1). etCO2: no zib (2020 or 2024) and no Nictiz profile has the concept.
+AWAITING_NICTIZ: dict[str, str | None] = {
+    "resp_rate": NICTIZ + "nl-core-Respiration.BreathingFrequency",
+    "etco2": None,
+}
+NON_NICTIZ_PROFILES = frozenset(VITAL_CODES[name][0] for name in AWAITING_NICTIZ)
 
 GCS_TOTAL = ("35088-4", "Glasgow coma scale")
 # component -> (SNOMED, zib code system OID, prefix of its codes)
@@ -148,7 +157,7 @@ SECTIONS = (
     ("legal_measure", "Juridische situatie"),
     ("remark", "Opmerkingen"),
 )
-# Kinds told only in a Composition section's narrative: zib 2020 has no building block for
+# Kinds told only in a Composition section's narrative: no released nl-core profile structures
 # these findings (docs/fhir.md, "Not mapped").
 NARRATIVE_KINDS = ("airway", "breathing", "circulation", "disability", "exposure", "secondary", "sample",
                    "trauma_mechanism", "intoxication", "ecg", "spo2_scale")
