@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from seh import render
-from seh.board import board_row, recent_enough
+from seh.board import board_row, last_reads, read_version, recent_enough
 from seh.handover import handover
 from seh.feedback import Disposition, FeedbackIn, TeamActivationIn
 from seh.staff import DISPLAY_COOKIE, SESSION_COOKIE, SehAccess, Viewer
@@ -143,14 +143,17 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     def lines(kiosk: bool = False) -> tuple[list, list]:
         """The board's lines: on the way (by ETA) and recent (handed over or cancelled, for a while)."""
-        made = render.safe_rows(store.rits(), store.rit, lambda row: board_row(row, live_for(row["vehicle_id"])))
+        summaries = store.rits()
+        reads = last_reads(store.query, [r["rit_id"] for r in summaries])  # one query for the whole board
+        made = render.safe_rows(summaries, store.rit, lambda row: board_row(row, live_for(row["vehicle_id"]),
+                                                                             read=reads.get(row["rit_id"])))
         on_the_way = [r for r in made if not r.get("finished")]
         recent = [r for r in made if r.get("finished") and recent_enough(r, board_recent_minutes)]
         return (render.board_rows(templates.env, on_the_way, kiosk=kiosk),
                 render.board_rows(templates.env, recent, kiosk=kiosk))
 
     def board_version() -> object:
-        return tuple((r["rit_id"], r["seq"], r["status"], r["updated_at"]) for r in store.rits())
+        return (read_version(store.query), *((r["rit_id"], r["seq"], r["status"], r["updated_at"]) for r in store.rits()))
 
     @app.get("/-/health")
     def health() -> JSONResponse:
