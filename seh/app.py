@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from seh import render
-from seh.board import board_row, recent_enough
+from seh.board import board_row, last_reads, read_version, recent_enough
 from seh.handover import handover
 from seh.feedback import Disposition, FeedbackIn, TeamActivationIn
 from seh.staff import DISPLAY_COOKIE, SESSION_COOKIE, SehAccess, Viewer
@@ -99,6 +99,15 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
             raise SignInNeeded(request.url.path)
         return viewer
 
+    def form_sender(request: Request, csrf: str) -> Viewer:
+        """Staff who post a rit page's form (terugkoppeling, team, gelezen): the form's double-submit
+        CSRF token must match the page's cookie."""
+        viewer = staff(request)
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        if not cookie or not secrets.compare_digest(cookie, csrf):
+            raise HTTPException(403, "formulier verlopen: open de rit opnieuw")
+        return viewer
+
     def board_viewer(request: Request) -> Viewer:
         viewer = access.viewer(request)
         if viewer is None:
@@ -143,14 +152,17 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     def lines(kiosk: bool = False) -> tuple[list, list]:
         """The board's lines: on the way (by ETA) and recent (handed over or cancelled, for a while)."""
-        made = render.safe_rows(store.rits(), store.rit, lambda row: board_row(row, live_for(row["vehicle_id"])))
+        summaries = store.rits()
+        reads = last_reads(store.query, [r["rit_id"] for r in summaries])  # one query for the whole board
+        made = render.safe_rows(summaries, store.rit, lambda row: board_row(row, live_for(row["vehicle_id"]),
+                                                                             read=reads.get(row["rit_id"])))
         on_the_way = [r for r in made if not r.get("finished")]
         recent = [r for r in made if r.get("finished") and recent_enough(r, board_recent_minutes)]
         return (render.board_rows(templates.env, on_the_way, kiosk=kiosk),
                 render.board_rows(templates.env, recent, kiosk=kiosk))
 
     def board_version() -> object:
-        return tuple((r["rit_id"], r["seq"], r["status"], r["updated_at"]) for r in store.rits())
+        return (read_version(store.query), *((r["rit_id"], r["seq"], r["status"], r["updated_at"]) for r in store.rits()))
 
     @app.get("/-/health")
     def health() -> JSONResponse:
@@ -177,14 +189,18 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         return {"rit_id": rit_id, "vehicle_id": row["vehicle_id"], "status": row["status"], "seq": row["seq"],
                 "form": row["form"], "form_sha256": row["form_sha256"], "feedback": store.feedback_for(rit_id)}
 
-    def add_feedback(rit_id: str, body: FeedbackIn) -> dict:
+    def stored(add, rit_id: str, body, too_early: str) -> dict:
+        """A message from the SEH to the vehicle (feedback, team activation), stored to be sent."""
         try:
-            stored = store.add_feedback(rit_id, body)
+            message = add(rit_id, body)
         except FeedbackTooEarly:
-            raise HTTPException(409, "terugkoppeling kan pas na de overdracht") from None
-        if stored is None:
+            raise HTTPException(409, too_early) from None
+        if message is None:
             raise HTTPException(404, "rit niet gevonden")
-        return stored
+        return message
+
+    def add_feedback(rit_id: str, body: FeedbackIn) -> dict:
+        return stored(store.add_feedback, rit_id, body, "terugkoppeling kan pas na de overdracht")
 
     @app.post("/api/v1/rits/{rit_id}/feedback", status_code=202)
     def send_feedback(rit_id: str, body: FeedbackIn) -> dict:
@@ -261,10 +277,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
     @app.post("/rits/{rit_id}/terugkoppeling")
     def feedback_form(request: Request, rit_id: str, diagnosis: str = Form(""), disposition: str = Form(""),
                       remarks: str = Form(""), csrf: str = Form("")) -> RedirectResponse:
-        viewer = staff(request)
-        cookie = request.cookies.get(CSRF_COOKIE, "")
-        if not cookie or not secrets.compare_digest(cookie, csrf):
-            raise HTTPException(403, "formulier verlopen: open de rit opnieuw")
+        viewer = form_sender(request, csrf)
         access.log(viewer, rit_id, "feedback.add")
         try:
             body = FeedbackIn(diagnosis=diagnosis, disposition=disposition, remarks=remarks)
@@ -274,13 +287,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         return RedirectResponse(f"/rits/{rit_id}", status_code=303)
 
     def add_team(rit_id: str, body: TeamActivationIn) -> dict:
-        try:
-            stored = store.add_team_activation(rit_id, body)
-        except FeedbackTooEarly:
-            raise HTTPException(409, "team activeren kan alleen voor een aangekondigde rit") from None
-        if stored is None:
-            raise HTTPException(404, "rit niet gevonden")
-        return stored
+        return stored(store.add_team_activation, rit_id, body, "team activeren kan alleen voor een aangekondigde rit")
 
     @app.post("/api/v1/rits/{rit_id}/team", status_code=202)
     def team_api(rit_id: str, body: TeamActivationIn) -> dict:
@@ -288,10 +295,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     @app.post("/rits/{rit_id}/team-geactiveerd")
     def team_form(request: Request, rit_id: str, room: str = Form(""), csrf: str = Form("")) -> RedirectResponse:
-        viewer = staff(request)
-        cookie = request.cookies.get(CSRF_COOKIE, "")
-        if not cookie or not secrets.compare_digest(cookie, csrf):
-            raise HTTPException(403, "formulier verlopen: open de rit opnieuw")
+        viewer = form_sender(request, csrf)
         try:
             body = TeamActivationIn(room=room.strip(), author=viewer.user[:80] or "seh")
         except ValidationError:
@@ -301,10 +305,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     @app.post("/rits/{rit_id}/gelezen")
     def read_button(request: Request, rit_id: str, csrf: str = Form("")) -> RedirectResponse:
-        viewer = staff(request)
-        cookie = request.cookies.get(CSRF_COOKIE, "")
-        if not cookie or not secrets.compare_digest(cookie, csrf):
-            raise HTTPException(403, "formulier verlopen: open de rit opnieuw")
+        viewer = form_sender(request, csrf)
         confirm_read(viewer, rit_id)
         return RedirectResponse(f"/rits/{rit_id}", status_code=303)
 

@@ -26,7 +26,7 @@ from edge.wire import safe_json
 from edge.wire.contract import (ContractError, Receipt, live_problem, live_topic, parse_envelope, parse_receipt,
                                 rit_topic, rit_topic_filter)
 from edge.wire.contract import utc_now
-from edge.wire.dead_letter import DeadLetter, reason_code
+from edge.wire.dead_letter import DeadLetterBook
 from edge.sync.mqtt_client import connect_async, loop_alive, make_client, publish_properties
 from seh import retention
 from seh.feedback import feedback_receipt_filter, feedback_receipt_topic, publish_topic
@@ -70,8 +70,7 @@ class SehReceiver:
         self._purge_thread = threading.Thread(target=self._purge_loop, name="seh-purge", daemon=True)
         self.counters: dict[str, int] = {}  # receipts sent by type, plus "held"
         self.batches = {"count": 0, "messages": 0, "largest": 0}  # transactions of the apply worker
-        self.refused: dict[str, int] = {}  # dead letters by reason code, since this process started
-        self.unstored_dead_letters = 0  # dead letters the store could not keep (e.g. disk full)
+        self.dead_letters = DeadLetterBook(store.dead_letter, store.dead_letter_count, log)
 
     def start(self) -> SehReceiver:
         self._apply_thread.start()
@@ -114,7 +113,7 @@ class SehReceiver:
                 self._feedback_receipt(message.topic, message.payload)
         except Exception as exc:  # the last guard: log the type only, the message may hold patient data
             log.error("handler failed on a %s message: %s", _topic_kind(message.topic), type(exc).__name__)
-            self._dead_letter(message.topic, message.payload, f"internal: {type(exc).__name__}")
+            self.dead_letters.add(message.topic, message.payload, f"internal: {type(exc).__name__}")
         self._ack(message)
 
     def _ack(self, message) -> None:
@@ -167,22 +166,12 @@ class SehReceiver:
                     answered += self.handle_batch([(m.topic, m.payload, getattr(m, "properties", None))])
                 except Exception as one:
                     log.error("handler failed on a %s message: %s", _topic_kind(m.topic), type(one).__name__)
-                    self._dead_letter(m.topic, m.payload, f"internal: {type(one).__name__}")
+                    self.dead_letters.add(m.topic, m.payload, f"internal: {type(one).__name__}")
                     answered.append([])
         for message, receipts in zip(batch, answered):
             for receipt in receipts:
                 self._send(receipt)
             self._ack(message)
-
-    def _dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
-        """Keep a refused message's trace (topic, hash, size, reason); never raises."""
-        code = reason_code(reason)
-        self.refused[code] = self.refused.get(code, 0) + 1
-        try:
-            self.store.dead_letter(DeadLetter.of(topic, payload, reason))
-        except Exception as exc:
-            self.unstored_dead_letters += 1
-            log.error("dead letter not stored: %s", type(exc).__name__)
 
     def mqtt_alive(self) -> bool:
         """paho's network thread is running (it is gone for good if a callback ever raised)."""
@@ -194,13 +183,10 @@ class SehReceiver:
                 "dead_letters": self.dead_letter_count()}
 
     def dead_letter_count(self) -> int:
-        try:
-            return self.store.dead_letter_count() + self.unstored_dead_letters
-        except Exception:
-            return self.unstored_dead_letters
+        return self.dead_letters.count()
 
     def status(self) -> dict:
-        return {**self.health(), "receipts": dict(self.counters), "refused_by_reason": dict(self.refused),
+        return {**self.health(), "receipts": dict(self.counters), "refused_by_reason": dict(self.dead_letters.refused),
                 "live_vehicles": len(self._live), "batches": dict(self.batches), "inbox": self._inbox.qsize()}
 
     def handle(self, topic: str, payload: bytes, properties=None) -> list[ReceiptToSend]:
@@ -225,7 +211,7 @@ class SehReceiver:
             topic, payload, _ = messages[index]
             if isinstance(result, Exception):
                 log.error("handler failed on a rit message: %s", type(result).__name__)
-                self._dead_letter(topic, payload, f"internal: {type(result).__name__}")
+                self.dead_letters.add(topic, payload, f"internal: {type(result).__name__}")
                 continue
             answers[index] = self._account(topic, payload, env, result)
         return answers
@@ -236,7 +222,7 @@ class SehReceiver:
         # ritlink/v1/seh/{seh}/from/{vehicle}/rit/{rit}
         if len(parts) != 8 or parts[2] != "seh" or parts[3] != self.seh_id or parts[6] != "rit":
             log.warning("refused a message on an unexpected topic")
-            self._dead_letter(topic, payload, "topic: not a rit topic of this SEH")
+            self.dead_letters.add(topic, payload, "topic: not a rit topic of this SEH")
             return []
         vehicle_id, rit_id = parts[5], parts[7]
         reply = self.store.reply_topic(vehicle_id)
@@ -248,7 +234,7 @@ class SehReceiver:
         except ContractError as exc:
             self.counters["rejected"] = self.counters.get("rejected", 0) + 1
             log.warning("rejected msg %s for rit %s from %s: %s", correlation or "?", rit_id, vehicle_id, exc.reason)
-            self._dead_letter(topic, payload, exc.reason)
+            self.dead_letters.add(topic, payload, exc.reason)
             return [ReceiptToSend(reply, correlation or "", rit_id, 0, "rejected", exc.reason)]
         return env
 
@@ -258,7 +244,7 @@ class SehReceiver:
             if r.poison:  # the patched form would not be a form: a dead letter too
                 # (a held patch refused later is traced by its msg_id: its payload is gone by now)
                 own = r.msg_id == str(env.msg_id)
-                self._dead_letter(topic if own else rit_topic(self.seh_id, vehicle_id, r.rit_id),
+                self.dead_letters.add(topic if own else rit_topic(self.seh_id, vehicle_id, r.rit_id),
                                   payload if own else r.msg_id.encode(), r.reason or "form")
             self.counters[r.type] = self.counters.get(r.type, 0) + 1
             log.info("msg %s rit %s seq %d -> %s%s", r.msg_id, r.rit_id, r.seq, r.type,
@@ -278,7 +264,7 @@ class SehReceiver:
                 raise ContractError(f"live: {problem}")
         except (safe_json.PayloadError, ContractError) as exc:
             log.warning("ignored a live message from %s: %s", vehicle_id, exc.reason)
-            self._dead_letter(topic, payload, exc.reason)
+            self.dead_letters.add(topic, payload, exc.reason)
             return
         self._live[vehicle_id] = {"received_at": utc_now(), "received": time.monotonic(), "data": data}
 
@@ -349,7 +335,7 @@ class SehReceiver:
                 raise ContractError("receipt: feedback was sent to another vehicle")
         except ContractError as exc:
             log.warning("ignored a feedback receipt from %s: %s", vehicle_id, exc.reason)
-            self._dead_letter(topic, payload, exc.reason)
+            self.dead_letters.add(topic, payload, exc.reason)
             return
         if sent is None:
             log.info("feedback receipt from %s for an unknown msg %s", vehicle_id, receipt.msg_id)

@@ -15,7 +15,7 @@ from simulators.processes import AUTH_HEADERS
 from tests.harness.ui_browser import BOARD, chromium  # noqa: F401
 from tests.harness.waiting import wait_until
 
-KEY_COLUMNS = ("aankomst", "patient", "diagnose", "alarm")
+KEY_COLUMNS = ("aankomst", "patient", "diagnose", "alarm", "gelezen")
 
 
 def _entry(position: int, **data) -> dict:

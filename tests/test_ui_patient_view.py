@@ -8,23 +8,12 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.harness.form_probe import Taps
+from tests.harness.form_probe import Taps, save
 from simulators.processes import AUTH_HEADERS
 from tests.harness.ui_browser import BOARD, TABLET, chromium, new_rit, open_tab, sign_in  # noqa: F401
 from tests.harness.waiting import wait_until
 
 STABLE_TAP_BUDGET = 20
-
-
-def save(taps: Taps, target) -> None:
-    """Tap a save and wait for its own answer (the page carries a mark until it is replaced)."""
-    page = taps.page
-    locator = page.locator(target) if isinstance(target, str) else target
-    locator.wait_for(state="visible")
-    page.evaluate("document.querySelector('main').dataset.probe = 'voor'")
-    taps.click(locator)
-    page.wait_for_function("() => document.querySelector('main') && !document.querySelector('main[data-probe]')",
-                           timeout=10_000)
 
 
 def in_top(page: Page, locator, pixels: int = 120) -> bool:

@@ -4,19 +4,12 @@ All in Debian chromium with JavaScript on, through the pages alone."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
+from tests.harness.form_probe import await_answer
 from tests.harness.ui_browser import TABLET, chromium, new_rit, open_tab, sign_in  # noqa: F401
 
 NOTE = "form[data-form=A] input[name=text]"
-
-
-def wait_for_answer(page: Page, click) -> None:
-    """Click, and wait until htmx has put the answer in place of the page."""
-    page.evaluate("document.querySelector('main').dataset.probe = 'voor'")
-    click()
-    page.wait_for_function("() => document.querySelector('main') && !document.querySelector('main[data-probe]')",
-                           timeout=10_000)
 
 
 def test_full_store_says_opslag_vol_on_the_page(chromium, edge_process):  # noqa: F811
@@ -28,7 +21,7 @@ def test_full_store_says_opslag_vol_on_the_page(chromium, edge_process):  # noqa
     remark = page.locator("form[data-form=remark]")
     for attempt in range(400):  # each remark is a few kB: the reserve is reached within a few hundred
         remark.locator("input[name=text]").fill(f"{attempt} " + "overdrachtsnotitie " * 200)
-        wait_for_answer(page, lambda: remark.locator("button").click())
+        await_answer(page, lambda: remark.locator("button").click())
         if page.locator("#meldingen .fout").count():
             break
     alert = page.locator("#meldingen .fout")
@@ -46,7 +39,7 @@ def test_expired_shift_offers_sign_in_and_comes_back_with_the_typing(chromium, e
     rit_id = new_rit(page)
     page.fill(NOTE, "luchtweg vrij, snurkt licht")
     context.clear_cookies()  # the shift's sign-in is gone (expired, or signed out elsewhere)
-    wait_for_answer(page, lambda: page.locator("form[data-form=A] button").click())
+    await_answer(page, lambda: page.locator("form[data-form=A] button").click())
     expect(page.locator("#meldingen .fout")).to_contain_text("NIET opgeslagen")
     page.click("a:has-text('Opnieuw aanmelden')")
     page.fill("input[name=crew1]", "J. de Vries")
@@ -83,7 +76,7 @@ def test_typing_survives_a_tab_switch_and_a_reload_and_is_cleared_by_the_save(ch
     page.reload()
     expect(page.locator(NOTE)).to_have_value("half ingevuld")
     page.locator("form[data-form=A] select[name=status]").select_option("vrij")
-    wait_for_answer(page, lambda: page.locator("form[data-form=A] button").click())
+    await_answer(page, lambda: page.locator("form[data-form=A] button").click())
     expect(page.locator(".bericht")).to_have_text("Opgeslagen: A — Luchtweg")
     expect(page.locator(NOTE)).to_have_value("")  # saved: the draft is gone ...
     expect(page.locator("form[data-form=B] input[value=dyspnoe]")).to_be_checked()  # ... the other form's stays
@@ -97,7 +90,7 @@ def test_wrong_pin_is_said_on_the_sign_in_page(chromium, edge_process):  # noqa:
     page.goto(edge.base_url + "/aanmelden")
     page.fill("input[name=crew1]", "J. de Vries")
     page.fill("input[name=pin]", "0000")
-    wait_for_answer(page, lambda: page.click("button:has-text('Aanmelden')"))
+    await_answer(page, lambda: page.click("button:has-text('Aanmelden')"))
     expect(page.locator("#meldingen .fout")).to_contain_text("juiste pincode")
 
 
@@ -112,6 +105,6 @@ def test_a_step_no_longer_allowed_is_refused_visibly(chromium, edge_process):  #
     second.goto(f"{edge.base_url}/rits/{rit_id}/bevestig/vooraankondigen")
     second.click("button:has-text('Ja, vooraankondigen')")
     expect(second.locator(".bericht")).to_have_text("Opgeslagen")
-    wait_for_answer(first, lambda: first.click("button:has-text('Ja, vooraankondigen')"))
+    await_answer(first, lambda: first.click("button:has-text('Ja, vooraankondigen')"))
     expect(first.locator("#meldingen .fout")).to_contain_text("al vooraangekondigd")
     context.close()

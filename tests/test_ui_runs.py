@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from tests.harness import form_probe
 from tests.harness.form_probe import Taps
 from tests.harness.raw_text import raw_words
 from simulators.processes import AUTH_HEADERS
@@ -20,16 +21,7 @@ STEMI_TAP_BUDGET = 45
 
 
 def save(taps: Taps, target) -> None:
-    """Tap a save button and wait for its own answer (not the "Opgeslagen" of the save before)."""
-    page = taps.page
-    locator = page.locator(target) if isinstance(target, str) else target
-    locator.wait_for(state="visible")  # the page that holds the button is the one on screen
-    page.evaluate("document.querySelector('main').dataset.probe = 'voor'")
-    taps.click(locator)
-    page.wait_for_function("() => document.querySelector('main') && !document.querySelector('main[data-probe]')",
-                           timeout=10_000)
-    if not page.locator(".bericht:has-text('Opgeslagen')").count():
-        raise AssertionError(f"not saved: {page.locator('#meldingen').inner_text()!r} at {page.url}")
+    form_probe.save(taps, target, must_save=True)
 
 
 def tab(taps: Taps, name: str) -> None:

@@ -28,7 +28,7 @@ from edge.wire.contract import (SCHEMA, ContractError, Receipt, feedback_topic, 
                                 receipt_topic, receipt_topic_filter, rit_topic)
 from edge.sync.feedback_inbox import FeedbackError, feedback_msg_id, parse_feedback
 from edge.wire.contract import utc_now
-from edge.wire.dead_letter import DeadLetter, reason_code
+from edge.wire.dead_letter import DeadLetterBook
 from edge.sync.mqtt_client import connect_async, loop_alive, make_client, publish_properties
 from edge.store.rit_store import EdgeStore
 
@@ -64,8 +64,7 @@ class MqttSync:
         self._on_wire: dict[str, float] = {}  # msg_id -> monotonic time handed to paho
         self._redelivered: dict[str, float] = {}  # msg_id -> monotonic time of the last redelivery
         self._pending_receipts: dict[tuple[str, str, str], Receipt] = {}  # (seh, msg_id, type) -> receipt
-        self.refused: dict[str, int] = {}  # dead letters by reason code, since this process started
-        self.unstored_dead_letters = 0
+        self.dead_letters = DeadLetterBook(store.dead_letter, store.dead_letter_count, log)
         self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
 
     # -- lifecycle --------------------------------------------------------------------
@@ -119,17 +118,7 @@ class MqttSync:
         except Exception as exc:  # the last guard: the exception type only, never content
             kind = "feedback" if "/feedback/" in message.topic else "receipt"
             log.error("handler failed on a %s message: %s", kind, type(exc).__name__)
-            self._dead_letter(message.topic, message.payload, f"internal: {type(exc).__name__}")
-
-    def _dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
-        """Keep a refused message's trace (topic, hash, size, reason); never raises."""
-        code = reason_code(reason)
-        self.refused[code] = self.refused.get(code, 0) + 1
-        try:
-            self.store.dead_letter(DeadLetter.of(topic, payload, reason))
-        except Exception as exc:
-            self.unstored_dead_letters += 1
-            log.error("dead letter not stored: %s", type(exc).__name__)
+            self.dead_letters.add(message.topic, message.payload, f"internal: {type(exc).__name__}")
 
     def _on_receipt(self, topic: str, payload: bytes) -> None:
         seh_id = topic.rsplit("/", 1)[-1]
@@ -140,7 +129,7 @@ class MqttSync:
                 raise ContractError("receipt: message was sent to another SEH or rit")
         except ContractError as exc:
             log.warning("refused a receipt from %s: %s", seh_id, exc.reason)
-            self._dead_letter(topic, payload, exc.reason)
+            self.dead_letters.add(topic, payload, exc.reason)
             return
         if sent is None and receipt.type != "read":
             # e.g. "rejected" for a message the SEH could not read, or a rit purged since.
@@ -184,7 +173,7 @@ class MqttSync:
             body = parse_feedback(message.payload, seh_id, self.vehicle_id, self.settings.max_message_bytes)
         except FeedbackError as exc:
             log.warning("refused feedback from %s: %s", seh_id, exc.reason)
-            self._dead_letter(message.topic, message.payload, exc.reason)
+            self.dead_letters.add(message.topic, message.payload, exc.reason)
             msg_id = feedback_msg_id(message.payload) or _correlation(message)
             if msg_id:  # the SEH stops resending what this tablet will never accept
                 refusal = Receipt(msg_id=msg_id, rit_id="", seq=0, type="rejected", at=utc_now(),
@@ -210,15 +199,11 @@ class MqttSync:
         return loop_alive(self.client) and self._thread.is_alive()
 
     def health(self) -> dict:
-        try:
-            stored = self.store.dead_letter_count()
-        except Exception:
-            stored = 0
         return {"mqtt_thread": "alive" if loop_alive(self.client) else "dead",
                 "sender_thread": "alive" if self._thread.is_alive() else "dead",
-                "dead_letters": stored + self.unstored_dead_letters,
+                "dead_letters": self.dead_letters.count(),
                 "pending_receipts": len(self._pending_receipts),
-                "refused_by_reason": dict(self.refused)}
+                "refused_by_reason": dict(self.dead_letters.refused)}
 
     def publish_live(self, seh_id: str, payload: dict) -> bool:
         """Latest vitals and position for the SEH's board: QoS 0, never queued, never stored

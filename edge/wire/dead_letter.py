@@ -8,6 +8,8 @@ which the sender can compute too) without the patient data ever reaching a log o
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from edge.wire.contract import utc_now
@@ -46,3 +48,35 @@ class DeadLetter:
 def reason_code(reason: str) -> str:
     """``"too_deep: nesting over 32"`` -> ``"too_deep"``: what counters and logs group by."""
     return reason.split(":", 1)[0].strip().replace(" ", "_")[:40] or "unknown"
+
+
+class DeadLetterBook:
+    """A receiver's bookkeeping of refused messages (the tablet's sender and the SEH's receiver
+    share it): counts by reason code since the process started, each trace handed to ``keep``
+    (the store's ``dead_letter``), and the traces the store could not keep (e.g. a full disk).
+    ``add`` and ``count`` never raise: a receiver's handler must return whatever happens."""
+
+    def __init__(self, keep: Callable[[DeadLetter], object], stored_count: Callable[[], int],
+                 log: logging.Logger | None = None):
+        self._keep = keep
+        self._stored_count = stored_count
+        self._log = log or logging.getLogger(__name__)
+        self.refused: dict[str, int] = {}  # by reason code, since this process started
+        self.unstored = 0  # traces the store could not keep
+
+    def add(self, topic: str, payload: bytes, reason: str) -> None:
+        """Keep a refused message's trace (topic, hash, size, reason); never raises."""
+        code = reason_code(reason)
+        self.refused[code] = self.refused.get(code, 0) + 1
+        try:
+            self._keep(DeadLetter.of(topic, payload, reason))
+        except Exception as exc:
+            self.unstored += 1
+            self._log.error("dead letter not stored: %s", type(exc).__name__)
+
+    def count(self) -> int:
+        """Stored dead letters plus the ones the store could not keep."""
+        try:
+            return self._stored_count() + self.unstored
+        except Exception:
+            return self.unstored

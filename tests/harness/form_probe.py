@@ -9,6 +9,7 @@ minutes ago. Actions are counted as taps (a click, a choice, a tick or a field f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -126,12 +127,28 @@ def fill_right(form: Locator) -> None:
             control.fill("proef")
 
 
-def submit(form: Locator) -> None:
-    """The form's save button (a form with a "nu" button saves by the typed time instead), and
-    wait until the answer has replaced the page (htmx swaps it; the old one carries a mark)."""
-    page = form.page
+def await_answer(page: Page, act: Callable[[], object]) -> None:
+    """Do ``act`` (a tap) and wait for this tap's own answer, not the one before: the page
+    carries a mark until htmx has put the answer in its place."""
     page.evaluate("document.querySelector('main').dataset.probe = 'voor'")
-    buttons = form.locator("button")
-    buttons.nth(buttons.count() - 1).click()
+    act()
     page.wait_for_function("() => document.querySelector('main') && !document.querySelector('main[data-probe]')",
                            timeout=10_000)
+
+
+def save(taps: Taps, target: Locator | str, must_save: bool = False) -> None:
+    """Tap a save button once it is on screen and wait for its own answer; ``must_save``: the
+    answer must be "Opgeslagen" (else the page's message is the failure)."""
+    page = taps.page
+    locator = page.locator(target) if isinstance(target, str) else target
+    locator.wait_for(state="visible")  # the page that holds the button is the one on screen
+    await_answer(page, lambda: taps.click(locator))
+    if must_save and not page.locator(".bericht:has-text('Opgeslagen')").count():
+        raise AssertionError(f"not saved: {page.locator('#meldingen').inner_text()!r} at {page.url}")
+
+
+def submit(form: Locator) -> None:
+    """The form's save button (a form with a "nu" button saves by the typed time instead), and
+    wait until the answer has replaced the page."""
+    buttons = form.locator("button")
+    await_answer(form.page, lambda: buttons.nth(buttons.count() - 1).click())
