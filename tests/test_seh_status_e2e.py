@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from playwright.sync_api import expect
 
 from edge.wire import seh_status as ws
-from simulators.processes import AUTH_HEADERS
+from simulators.processes import AUTH_HEADERS, run_ritlink
 from tests.harness.mqtt import TestClient
 from tests.harness.ui_browser import BOARD, TABLET, chromium, new_rit, open_tab, sign_in  # noqa: F401
 from tests.harness.waiting import wait_until
@@ -25,11 +25,20 @@ def _status_of(edge) -> dict:
 
 
 def test_seh_stop_reaches_the_destination_choice_and_a_choice_against_it_needs_a_reason(
-        chromium, broker, edge_process, seh_process):  # noqa: F811
-    seh = seh_process(seh_id=ANTONIUS, name="SEH St. Antonius")
+        chromium, broker, edge_process, seh_process, tmp_path):  # noqa: F811
+    added = run_ritlink("seh-users", "add", "m.verpleeg", "--database", str(tmp_path / "seh.db"),
+                        input="een-lang-wachtwoord\n")
+    assert added.returncode == 0, added.stderr
+    seh = seh_process(seh_id=ANTONIUS)  # the fixture's display name stays; the id decides
     edge = edge_process()
     tablet = chromium.new_page(viewport=TABLET)
-    nurse = chromium.new_page(viewport=BOARD, extra_http_headers=AUTH_HEADERS)
+    nurse = chromium.new_page(viewport=BOARD)  # a person: signs in with name and password
+    nurse.goto(f"{seh.base_url}/status")
+    nurse.wait_for_url("**/aanmelden?terug=/status")
+    nurse.fill("input[name=naam]", "m.verpleeg")
+    nurse.fill("input[name=wachtwoord]", "een-lang-wachtwoord")
+    nurse.click("button:has-text('Aanmelden')")
+    nurse.wait_for_url(f"{seh.base_url}/status")
     sign_in(tablet, edge.base_url)
     expect(tablet.locator(LINE)).to_contain_text("onbekend")  # nothing heard yet: never "open"
     rit_id = new_rit(tablet)
@@ -37,7 +46,6 @@ def test_seh_stop_reaches_the_destination_choice_and_a_choice_against_it_needs_a
     expect(tablet.locator(LINE)).to_contain_text("geen status ontvangen")
 
     # The nurse: an SEH-stop without a reason, and an impossible count, are refused on the page.
-    nurse.goto(f"{seh.base_url}/status")
     nurse.check("input[name=state][value=seh-stop]")
     nurse.click("button:has-text('Status opslaan')")
     expect(nurse.locator("#meldingen")).to_contain_text("reden klopt niet")
@@ -57,6 +65,7 @@ def test_seh_stop_reaches_the_destination_choice_and_a_choice_against_it_needs_a
     expect(tablet.locator(LINE)).to_contain_text("CT defect")
     expect(tablet.locator(LINE)).to_contain_text("vrij: bedden 0")
     expect(nurse.locator("#huidig")).to_contain_text("SEH-stop")
+    expect(nurse.locator("#huidig")).to_contain_text("door m.verpleeg")
 
     # Choosing it without a reason is refused, visibly; with one it is recorded in the form.
     form = tablet.locator("form[data-form=bestemming]")
@@ -96,7 +105,7 @@ def test_source_adapter_staleness_and_hostile_payloads(chromium, broker, edge_pr
     source = tmp_path / "lpz.json"
     source.write_text(json.dumps({"state": "open", "counts": {"beds": 5}}))
     interval = 1.0
-    seh = seh_process(seh_id=ANTONIUS, name="SEH St. Antonius", status_source=str(source),
+    seh = seh_process(seh_id=ANTONIUS, status_source=str(source),
                       status_poll_s=interval)
     stale_s = 12.0  # the tablet's stale age, short for the test (default 15 min)
     edge = edge_process(seh_status_stale_minutes=stale_s / 60)
