@@ -111,13 +111,20 @@ def test_source_adapter_staleness_and_hostile_payloads(chromium, broker, edge_pr
     edge = edge_process(seh_status_stale_minutes=stale_s / 60)
     wait_until(lambda: _status_of(edge)["state"] == "open", 10, what="the source's first status on the tablet")
 
-    # A change in the source is on the tablet within one interval (plus the broker's hop).
-    source.write_text("state,reason,beds\nseh-stop,stroomstoring,0\n")
-    started = time.monotonic()
-    wait_until(lambda: _status_of(edge)["state"] == "seh-stop", interval + 2, what="the source's change")
-    took = time.monotonic() - started
-    print(f"source change on the tablet after {took * 1000:.0f} ms (interval {interval * 1000:.0f} ms)")
-    assert took <= interval + 0.5
+    # A change in the source is on the tablet within one interval (plus the broker's hop), each
+    # of several changes (one sample could land just after a read by luck).
+    took = []
+    for state, text in (("druk", '{"state": "druk", "counts": {"beds": 1}}'),
+                        ("open", "state,beds\nopen,3\n"), ("druk", "state,reason\ndruk,griep\n"),
+                        ("seh-stop", "state,reason,beds\nseh-stop,stroomstoring,0\n")):
+        source.write_text(text)
+        started = time.monotonic()
+        wait_until(lambda: _status_of(edge)["state"] == state, interval * 4, interval=0.02,
+                   what=f"the source's change to {state}")
+        took.append(time.monotonic() - started)
+    print(f"source change on the tablet after {', '.join(f'{t * 1000:.0f}' for t in took)} ms "
+          f"(interval {interval * 1000:.0f} ms)")
+    assert max(took) <= interval + 0.8  # the read, a durable write and the hop to the tablet
 
     # A broken source: logged without content, shown on the status page, the last status stays.
     source.write_text("state,geheim\nopen,patientnaam\n")
