@@ -68,7 +68,6 @@ class MqttSync:
         self._pending_receipts: dict[tuple[str, str, str], Receipt] = {}  # (seh, msg_id, type) -> receipt
         self.refused: dict[str, int] = {}  # dead letters by reason code, since this process started
         self.unstored_dead_letters = 0
-        self.status_seen = threading.Event()  # a new SEH-status was kept (pages may refresh)
         self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
 
     # -- lifecycle --------------------------------------------------------------------
@@ -205,7 +204,6 @@ class MqttSync:
             return
         if changed:
             log.info("SEH-status of %s: %s (updated %s)", seh_id, status.state, status.updated_at)
-            self.status_seen.set()
 
     def _on_feedback(self, message) -> None:
         """SEH-terugkoppeling: keep it once, then confirm it on the SEH's Response Topic."""
