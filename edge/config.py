@@ -174,6 +174,8 @@ class EdgeSettings(_Common):
     vitals_max_age_s: float = Field(default=15.0, gt=0)
     # The same drug again within this many minutes asks "al gegeven om HH:MM — nogmaals toedienen?".
     medication_repeat_window_min: float = Field(default=5.0, ge=0, le=240)
+    # SEH-status older than this is shown as "onbekend", never as the last state (docs/sync.md).
+    seh_status_stale_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
     receipt_timeouts: dict[Literal["A1", "A2", "B"], ReceiptTimeouts] = Field(
         default_factory=lambda: {u: ReceiptTimeouts() for u in ("A1", "A2", "B")}
     )
@@ -252,6 +254,11 @@ class SehSettings(_Common):
     # signed-in user, trusted only on requests from these proxy addresses. Off by default.
     proxy_user_header: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,64}$")
     trusted_proxies: list[str] = Field(default_factory=list)
+    # SEH-status adapter (docs/sync.md "SEH-status"): a file path or an http(s) URL with the
+    # status as JSON or CSV, read every status_poll_s seconds. None: set by hand only.
+    status_source: str | None = Field(default=None, min_length=1, max_length=2000)
+    status_source_format: Literal["auto", "json", "csv"] = "auto"
+    status_poll_s: float = Field(default=300.0, ge=0.5, le=24 * 3600)
 
 
 def _read_toml(path: Path | None) -> dict:

@@ -25,6 +25,7 @@ from edge.errors import DomainError, raise_all
 from edge.form.model import ACTIVE_STATUSES, CANCELLED, CONCEPT, HANDED_OVER, URGENCIES, missing_for_overdracht
 from edge.live.vitals import LiveVitals
 from edge.sync.receipt_watch import parse_time, receipt_warnings
+from edge.sync import seh_status_inbox
 from edge.form.plausibility import LIMITS, VITAL_BY_MDC, VITALS, check_all, in_form_unit
 from edge.store.rit_store import EdgeStore, IdempotencyKey, RitNotFound, Tx
 from edge.form.valuelists import ValueLists, load_value_lists
@@ -106,7 +107,7 @@ class EdgeService:
     # -- rits -------------------------------------------------------------------------------
     def create_rit(self, destination_seh: str, urgency: str, *, actor: Actor,
                    melding: dict[str, Any] | None = None, idempotency: IdempotencyKey | None = None,
-                   beside_open_rit: bool = True) -> dict[str, Any]:
+                   beside_open_rit: bool = True, seh_stop_reason: str | None = None) -> dict[str, Any]:
         """``beside_open_rit=False``: refuse while another rit is open (the tablet asks the crew first)."""
         if self.settings.seh(destination_seh) is None:
             raise DomainError(f"onbekende SEH '{destination_seh}'", field="destination_seh")
@@ -115,9 +116,11 @@ class EdgeService:
         # The melding's extra fields sit at the top of the request body, hence no prefix.
         stored, confirmed = validate(parse_data("melding", {"urgency": urgency, **(melding or {})}, ""),
                                      self.lists, False, "")
+        stop_reason = self._seh_stop_reason(destination_seh, seh_stop_reason)
         now = utc_iso(datetime.now(UTC))
         first = [self._entry("melding", stored, actor, now, confirmed=confirmed),
-                 self._entry("destination", {"seh_id": destination_seh}, actor, now)]
+                 self._entry("destination", {"seh_id": destination_seh,
+                                             **({"seh_stop_reason": stop_reason} if stop_reason else {})}, actor, now)]
 
         def op(tx: Tx) -> dict:
             if not beside_open_rit and tx.db.execute(
@@ -384,13 +387,35 @@ class EdgeService:
                            actor, "rit.cancel", rit_id, idempotency)
 
     def change_destination(self, rit_id: str, seh_id: str, *, actor: Actor, reason: str | None = None,
-                           idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
+                           idempotency: IdempotencyKey | None = None,
+                           seh_stop_reason: str | None = None) -> dict[str, Any]:
         if self.settings.seh(seh_id) is None:
             raise DomainError(f"onbekende SEH '{seh_id}'", "seh_id")
         if reason is not None and len(reason) > 200:
             raise DomainError("reden is te lang (hoogstens 200 tekens)", "reason")
-        return self._write(lambda tx: lifecycle.change_destination(tx, rit_id, self._now_entry(actor), seh_id, reason),
-                           actor, "rit.destination", rit_id, idempotency)
+        stop = self._seh_stop_reason(seh_id, seh_stop_reason)
+        return self._write(lambda tx: lifecycle.change_destination(tx, rit_id, self._now_entry(actor), seh_id, reason,
+                                                                   stop), actor, "rit.destination", rit_id, idempotency)
+
+    # -- SEH-status (edge/sync/seh_status_inbox.py) ----------------------------------------
+    def destination_choices(self) -> list[dict[str, Any]]:
+        """Each configured SEH with its status in words, the age of that status and the ETA."""
+        etas = (self.position.status().get("eta") or {}) if self.position is not None else {}
+        return seh_status_inbox.choices(self.sehs(), seh_status_inbox.known(self.store), etas,
+                                        self.settings.seh_status_stale_minutes * 60)
+
+    def _seh_stop_reason(self, seh_id: str, reason: str | None) -> str | None:
+        """The crew's reason to go to an SEH under SEH-stop: required then, dropped otherwise."""
+        choice = next((c for c in self.destination_choices() if c["id"] == seh_id), None)
+        if choice is None or choice["state"] != "seh-stop":
+            return None
+        reason = (reason or "").strip()
+        if not reason:
+            raise DomainError(f"{choice['name']} heeft een SEH-stop: geef de reden om er toch heen te gaan",
+                              "seh_stop_reason")
+        if len(reason) > 200:
+            raise DomainError("reden is te lang (hoogstens 200 tekens)", "seh_stop_reason")
+        return reason
 
     def _now_entry(self, actor: Actor) -> Callable[..., dict[str, Any]]:
         """A factory for the service's own entries (lifecycle, times), all at this moment."""

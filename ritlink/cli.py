@@ -179,8 +179,9 @@ def cmd_seh(args: argparse.Namespace) -> int:
     fhir_api, pusher = _seh_fhir(settings, store)
     access = SehAccess(store, settings.shift_hours, settings.api_tokens, settings.display_tokens,
                        settings.proxy_user_header, settings.trusted_proxies)
+    status_api, keeper, poller = _seh_status(settings, store, access)
     app = create_app(store, receiver.health, receiver.mark_read, live_for=receiver.live_for,
-                     status_extra=receiver.status, seh_name=settings.name or settings.seh_id, routers=[fhir_api],
+                     status_extra=receiver.status, seh_name=settings.name or settings.seh_id, routers=[fhir_api, status_api],
                      board_recent_minutes=settings.board_recent_minutes,
                      access=access, trusted_hosts=settings.trusted_hosts, max_body_bytes=settings.max_body_bytes)
     try:
@@ -188,6 +189,9 @@ def cmd_seh(args: argparse.Namespace) -> int:
     finally:
         if pusher is not None:
             pusher.stop()
+        if poller is not None:
+            poller.stop()
+        keeper.stop()
         receiver.stop()
         store.close()
     return 0
@@ -205,6 +209,21 @@ def _seh_fhir(settings, store):
         pusher = FhirPusher(store, settings.fhir_push_url, settings.fhir_push_token, name,
                             retry_max_s=settings.fhir_push_retry_max_s).start()
     return fhir_router(store, settings.fhir_tokens, name), pusher
+
+
+def _seh_status(settings, store, access):
+    """SEH-status (docs/sync.md "SEH-status"): the /status page, the keeper that publishes it
+    retained, and, when a source is configured, the adapter polling it."""
+    from seh.status import SourcePoller, StatusKeeper
+    from seh.status_page import status_router
+
+    broker = settings.broker
+    keeper = StatusKeeper(store, settings.seh_id, broker.host, broker.port, settings.instance, settings.tls).start()
+    poller = None
+    if settings.status_source:
+        poller = SourcePoller(keeper, settings.status_source, settings.status_source_format,
+                              settings.status_poll_s).start()
+    return status_router(keeper, access, settings.name or settings.seh_id), keeper, poller
 
 
 def stop_on_signals() -> threading.Event:

@@ -23,6 +23,16 @@ def _standing(section: Any, kind: str) -> list[dict[str, Any]]:
             if not e.get("corrected_by") and not e.get("withdrawn")]
 
 
+def _seh_stop_reason(section: Any, seh_id: Any) -> str | None:
+    """The crew's reason for coming although this SEH announced an SEH-stop (the last choice)."""
+    items = [e for e in (section or {}).values() if isinstance(e, dict) and type(e.get("position")) is int] \
+        if isinstance(section, dict) else []
+    items.sort(key=lambda e: e["position"])
+    last = next((e for e in reversed(items) if e.get("seh_id") == seh_id), None)
+    reason = last.get("seh_stop_reason") if last else None
+    return reason if isinstance(reason, str) and reason else None
+
+
 def _trend_arrow(values: list[float]) -> str:
     if len(values) < 2:
         return ""
@@ -78,5 +88,6 @@ def handover(form: dict[str, Any]) -> dict[str, Any]:
         "diagnosis": summary.diagnosis(form),
         "address": ((form.get("melding") or {}).get("location") or {}).get("address", ""),
         "unidentified": bool((form.get("patient") or {}).get("unidentified")),
+        "seh_stop_reason": _seh_stop_reason(history.get("destination"), form.get("destination_seh")),
         "history_count": sum(len(v) for v in history.values() if isinstance(v, dict)),
     }

@@ -22,6 +22,7 @@ from web.pages import pages_router, templates as page_templates
 from web.sse import sse_router
 from web.status_routes import add_status_routes
 from web.api_position import position_router
+from web.seh_status_routes import seh_status_router
 
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ def create_app(service: EdgeService, auth: session.ShiftAuth | None = None) -> F
     # The tablet pages (their "/" is the rit list) and the live-vitals stream.
     app.include_router(pages_router(service))
     app.include_router(sse_router(service, page_templates))
+    app.include_router(seh_status_router(service, page_templates))
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:

@@ -125,7 +125,8 @@ def pages_router(service: EdgeService) -> APIRouter:
             note=request.query_params.get("melding", ""), header=header_model(service, view),
             model=tab_model(service, view, tab, actor), lists=lists, forms=forms,
             standings=_standings(view["form"], forms), inline_choices=INLINE_CHOICES, not_states=NOT_STATES,
-            time_words=words.TIME_WORDS, sehs=service.sehs(), medication_buttons=medication_buttons(service),
+            time_words=words.TIME_WORDS, sehs=service.sehs(), seh_choices=service.destination_choices(),
+            medication_buttons=medication_buttons(service),
             route_words={r["code"]: r["label"] for r in lists.get("routes", [])},
             manual_vitals={n: {"label": VITALS[n].label, "unit": words.unit(VITALS[n].unit), "typical": TYPICAL[n]}
                            for n in MANUAL_VITALS})
@@ -202,7 +203,7 @@ def pages_router(service: EdgeService) -> APIRouter:
         names = {s["id"]: s["name"] for s in service.sehs()}
         return templates.TemplateResponse(request, "rits.html", Page(request, crew, place()).context(
             rows=rit_rows(service.rits(actor=crew.actor(request)), names, service.active_rit_id()), sehs=service.sehs(),
-            health=service.health(), lists=service.value_lists(), error=error), status_code=status)
+            seh_choices=service.destination_choices(), health=service.health(), lists=service.value_lists(), error=error), status_code=status)
 
     @router.get("/", response_class=HTMLResponse)
     def rit_list(request: Request) -> Response:
@@ -223,7 +224,8 @@ def pages_router(service: EdgeService) -> APIRouter:
                 patient = parse_data("patient", {k: v for k, v in patient.items() if v is not None})
             made = service.create_rit(str(fields.get("destination_seh", "")), str(fields.get("urgency", "")),
                                       actor=crew.actor(request), melding={k: v for k, v in melding.items() if v},
-                                      idempotency=key, beside_open_rit=bool(fields.get("ook_nieuw")))
+                                      idempotency=key, beside_open_rit=bool(fields.get("ook_nieuw")),
+                                      seh_stop_reason=str(fields.get("seh_stop_reason", "")))
             # The signed-in crew goes on the form (a replayed key replays this write too).
             crew_key = IdempotencyKey(key.key + ":crew", key.fingerprint) if key else None
             service.add_entry(made["rit_id"], "identification",
@@ -401,7 +403,8 @@ def pages_router(service: EdgeService) -> APIRouter:
             if not str(fields.get("reason", "")).strip():
                 raise DomainError("geef de reden van de nieuwe bestemming", "reason")
             service.change_destination(rit_id, str(fields.get("seh_id", "")), actor=who,
-                                       reason=str(fields["reason"]).strip(), idempotency=key)
+                                       reason=str(fields["reason"]).strip(), idempotency=key,
+                                       seh_stop_reason=str(fields.get("seh_stop_reason", "")))
         return await save(request, rit_id, "overdracht", action)
 
     @router.post("/rits/{rit_id}/seh-gebeld")

@@ -85,7 +85,7 @@ FIELDS: dict[str, list[tuple[str, str]]] = {
     "legal_measure": [("measure", "maatregel")],
     "remark": [("text", "opmerking")],
     "spo2_scale": [("scale", "SpO2-schaal")],
-    "destination": [("seh_id", "bestemming"), ("reason", "reden")],
+    "destination": [("seh_id", "bestemming"), ("reason", "reden"), ("seh_stop_reason", "gekozen ondanks SEH-stop")],
     "seh_called": [("seh_id", "SEH"), ("warning", "na uitblijven van")],
 }
 # Lists of fields whose codes are not in a value list of the entry model.

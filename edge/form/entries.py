@@ -405,6 +405,8 @@ class Spo2ScaleData(EntryData):
 class DestinationData(EntryData):
     seh_id: str
     reason: str | None = ShortText
+    # Chosen while that SEH announced an SEH-stop: why the crew goes there anyway.
+    seh_stop_reason: str | None = ShortText
 
 
 class LifecycleData(EntryData):

@@ -95,7 +95,7 @@ def cancel(tx: Tx, rit_id: str, make: EntryFactory, reason: str, text: str | Non
 
 
 def change_destination(tx: Tx, rit_id: str, make: EntryFactory, new_seh: str,
-                       reason: str | None = None) -> dict[str, Any]:
+                       reason: str | None = None, seh_stop_reason: str | None = None) -> dict[str, Any]:
     """Concept: just the destination. Active: the old SEH gets geannuleerd, the new SEH a
     snapshot. Cancelled: the rit is active again, announced to the new SEH."""
     form = tx.form(rit_id)
@@ -113,7 +113,8 @@ def change_destination(tx: Tx, rit_id: str, make: EntryFactory, new_seh: str,
         form = tx.append(rit_id, entries[-1:], notify=False)
         result["cancelled_msg_id"] = outbox.close_stream(tx.db, rit_id, old_seh, form, "geannuleerd",
                                                         tx.changed_items(rit_id))
-    entries.append(make("destination", {"seh_id": new_seh, **({"reason": reason} if reason else {})}))
+    entries.append(make("destination", {"seh_id": new_seh, **({"reason": reason} if reason else {}),
+                                        **({"seh_stop_reason": seh_stop_reason} if seh_stop_reason else {})}))
     form = tx.append(rit_id, entries[-1:], notify=False)
     if status != CONCEPT:
         entries.append(make("lifecycle", {"event": "announce", "seh_id": new_seh}))

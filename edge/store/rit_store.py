@@ -17,7 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from edge.store import audit, outbox, track_store, trend_store
-from edge.sync import feedback_inbox
+from edge.sync import feedback_inbox, seh_status_inbox
 from edge.wire import dead_letter
 from edge.wire.dead_letter import DeadLetter
 from edge.store.audit import Actor
@@ -165,6 +165,7 @@ EDGE_MIGRATIONS = [
     Migration(7, "form checkpoints: the form is written whole every few saves, its small part every save",
               _m7_form_checkpoints),
     Migration(8, "shift sign-in sessions", _m8_sessions),
+    Migration(9, "last known SEH-status per SEH", seh_status_inbox.migrate_seh_status),
 ]
 
 # The whole form is written again (a new checkpoint) once this many entries came after the

@@ -27,6 +27,8 @@ from edge.store.db import is_disk_full
 from edge.wire.contract import (SCHEMA, ContractError, Receipt, feedback_topic, live_topic, parse_receipt,
                                 receipt_topic, receipt_topic_filter, rit_topic)
 from edge.sync.feedback_inbox import FeedbackError, feedback_msg_id, parse_feedback
+from edge.sync import seh_status_inbox
+from edge.wire import seh_status
 from edge.wire.contract import utc_now
 from edge.wire.dead_letter import DeadLetterBook
 from edge.sync.mqtt_client import connect_async, loop_alive, make_client, publish_properties
@@ -90,7 +92,8 @@ class MqttSync:
         if reason_code.is_failure:
             log.warning("broker refused connection: %s", reason_code)
             return
-        client.subscribe([(receipt_topic_filter(self.vehicle_id), 1), (feedback_topic(self.vehicle_id, "+"), 1)])
+        client.subscribe([(receipt_topic_filter(self.vehicle_id), 1), (feedback_topic(self.vehicle_id, "+"), 1),
+                          (seh_status.status_topic_filter(), 1)])
         self.connected.set()
         log.info("broker connected (session present: %s)", flags.session_present)
         self._wake.set()
@@ -109,14 +112,17 @@ class MqttSync:
         self._acknowledged(msg_id, reason_code.value)
 
     def _on_message(self, client, userdata, message) -> None:
-        """The one entry point of both subscriptions: returns normally whatever arrives."""
+        """The one entry point of every subscription: returns normally whatever arrives."""
         try:
-            if "/feedback/" in message.topic:
+            if message.topic.endswith("/status"):
+                self._on_seh_status(message)
+            elif "/feedback/" in message.topic:
                 self._on_feedback(message)
             else:
                 self._on_receipt(message.topic, message.payload)
         except Exception as exc:  # the last guard: the exception type only, never content
-            kind = "feedback" if "/feedback/" in message.topic else "receipt"
+            kind = "status" if message.topic.endswith("/status") else (
+                "feedback" if "/feedback/" in message.topic else "receipt")
             log.error("handler failed on a %s message: %s", kind, type(exc).__name__)
             self.dead_letters.add(message.topic, message.payload, f"internal: {type(exc).__name__}")
 
@@ -164,6 +170,29 @@ class MqttSync:
             with self._lock:
                 if self._pending_receipts.get(key) is receipt:
                     del self._pending_receipts[key]
+
+    def _on_seh_status(self, message) -> None:
+        """SEH-status (retained): keep the last good one per SEH; a refused one leaves it as it was."""
+        seh_id = seh_status.seh_of_topic(message.topic)
+        if not message.payload:
+            return  # a retained status cleared on the broker: the last known one stays, and ages
+        try:
+            if seh_id is None:
+                raise seh_status.StatusError("topic: not a status topic")
+            status = seh_status.parse_status(message.payload, seh_id)
+        except seh_status.StatusError as exc:
+            log.warning("refused a status from %s: %s", (seh_id or "?")[:64], exc.reason)
+            self._dead_letter(message.topic, message.payload, exc.reason)
+            return
+        try:
+            changed = seh_status_inbox.keep(self.store, status)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            log.warning("store full: status of %s not kept; the broker holds it retained", seh_id)
+            return
+        if changed:
+            log.info("SEH-status of %s: %s (updated %s)", seh_id, status.state, status.updated_at)
 
     def _on_feedback(self, message) -> None:
         """SEH-terugkoppeling: keep it once, then confirm it on the SEH's Response Topic."""
