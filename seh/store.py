@@ -26,6 +26,7 @@ from seh.fhir_push import migrate_fhir
 from seh.canonical_cache import CanonicalCache
 from seh.versions import Current, FormCache
 from seh.staff import migrate_staff
+from seh.messages import migrate_messages
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -86,6 +87,7 @@ SEH_MIGRATIONS = [
     Migration(4, "FHIR push outbox and access log", migrate_fhir),
     Migration(5, "versions as messages, form checkpoints, gap and retention indexes", versions.migrate_versions),
     Migration(6, "staff sign-in, sessions, access log", migrate_staff),
+    Migration(8, "short messages with the vehicles", migrate_messages),
 ]
 
 

@@ -27,6 +27,7 @@ from edge.store.db import is_disk_full
 from edge.wire.contract import (SCHEMA, ContractError, Receipt, feedback_topic, live_topic, parse_receipt,
                                 receipt_topic, receipt_topic_filter, rit_topic)
 from edge.sync.feedback_inbox import FeedbackError, feedback_msg_id, parse_feedback
+from edge.sync.messages_channel import MessageChannel
 from edge.wire.contract import utc_now
 from edge.wire.dead_letter import DeadLetter, reason_code
 from edge.sync.mqtt_client import connect_async, loop_alive, make_client, publish_properties
@@ -67,6 +68,8 @@ class MqttSync:
         self.refused: dict[str, int] = {}  # dead letters by reason code, since this process started
         self.unstored_dead_letters = 0
         self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
+        self.messages = MessageChannel(store, self.vehicle_id, lambda t, p: self.client.publish(t, p, qos=1),
+                                       self._dead_letter)
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> MqttSync:
@@ -91,7 +94,8 @@ class MqttSync:
         if reason_code.is_failure:
             log.warning("broker refused connection: %s", reason_code)
             return
-        client.subscribe([(receipt_topic_filter(self.vehicle_id), 1), (feedback_topic(self.vehicle_id, "+"), 1)])
+        client.subscribe([(receipt_topic_filter(self.vehicle_id), 1), (feedback_topic(self.vehicle_id, "+"), 1),
+                          (self.messages.topic_filter(), 1)])
         self.connected.set()
         log.info("broker connected (session present: %s)", flags.session_present)
         self._wake.set()
@@ -114,10 +118,12 @@ class MqttSync:
         try:
             if "/feedback/" in message.topic:
                 self._on_feedback(message)
+            elif "/message/" in message.topic:
+                self.messages.on_message(message.topic, message.payload)
             else:
                 self._on_receipt(message.topic, message.payload)
         except Exception as exc:  # the last guard: the exception type only, never content
-            kind = "feedback" if "/feedback/" in message.topic else "receipt"
+            kind = next((k for k in ("feedback", "message") if f"/{k}/" in message.topic), "receipt")
             log.error("handler failed on a %s message: %s", kind, type(exc).__name__)
             self._dead_letter(message.topic, message.payload, f"internal: {type(exc).__name__}")
 
@@ -262,6 +268,7 @@ class MqttSync:
                 if not self.connected.is_set():
                     continue
                 self._send_ready()
+                self.messages.tick()
             except Exception:  # keep the sender alive whatever one message does
                 log.exception("outbox sender error")
                 self._stop.wait(1.0)
