@@ -147,7 +147,9 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     def lines(kiosk: bool = False) -> tuple[list, list]:
         """The board's lines: on the way (by ETA) and recent (handed over or cancelled, for a while)."""
-        made = render.safe_rows(store.rits(), store.rit, lambda row: board_row(row, live_for(row["vehicle_id"])))
+        unread = messages.unread_counts() if messages else {}  # the ambulance's unread messages per rit
+        made = render.safe_rows(store.rits(), store.rit, lambda row: {
+            **board_row(row, live_for(row["vehicle_id"])), "messages_unread": unread.get(row["rit_id"], 0)})
         on_the_way = [r for r in made if not r.get("finished")]
         recent = [r for r in made if r.get("finished") and recent_enough(r, board_recent_minutes)]
         return (render.board_rows(templates.env, on_the_way, kiosk=kiosk),

@@ -67,7 +67,7 @@ def messages_router(messages: SehMessages, access, templates, staff: Callable, c
     def api_list(request: Request, rit_id: str) -> dict:
         if messages.store.rit(rit_id) is None:
             raise HTTPException(404, "rit niet gevonden")
-        access.log(request.state.actor, rit_id, "berichten.view")
+        access.log(request.state.actor, rit_id, "berichten.view.api")
         return messages.view(rit_id)
 
     @router.post("/api/v1/rits/{rit_id}/berichten", status_code=201, summary="Bericht aan de ambulance")

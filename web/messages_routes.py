@@ -90,7 +90,7 @@ def messages_router(service: EdgeService) -> APIRouter:
     # -- the same under /api/v1 (authenticated by web/app.authenticate) --------------------
     @router.get("/api/v1/rits/{rit_id}/berichten", summary="Berichten van de rit (met de SEH)")
     def api_list(request: Request, rit_id: str) -> dict:
-        return desk.view(rit_id, request.state.actor)
+        return desk.view(rit_id, request.state.actor, "berichten.view.api")
 
     @router.post("/api/v1/rits/{rit_id}/berichten", status_code=201, summary="Bericht aan de SEH")
     def api_send(request: Request, rit_id: str, body: MessageIn) -> dict:

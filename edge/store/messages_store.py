@@ -73,13 +73,13 @@ class MessageDesk:
         self.on_write()
         return row
 
-    def view(self, rit_id: str, actor: Actor | None = None) -> dict[str, Any]:
+    def view(self, rit_id: str, actor: Actor | None = None, action: str = "berichten.view") -> dict[str, Any]:
         """The rit's messages as the crew sees them. With ``actor``: a person opened the view
         (one access-log row); without: a refresh of what is on screen (no row)."""
         self.store.rit(rit_id)  # RitNotFound for an unknown rit
         if actor is not None:
             with self.store.lock, self.store.write() as db:
-                audit.append(db, actor, rit_id, "berichten.view")
+                audit.append(db, actor, rit_id, action)
         rows = self.store.query("SELECT * FROM short_messages WHERE rit_id = ?", [rit_id])
         shown = wire.shown_messages(rows)
         for row in shown:
