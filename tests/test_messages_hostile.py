@@ -2,7 +2,8 @@
 (issue 19): forged ids against the topic, huge, nested, NaN, huge integers, replays with
 other content, a second message for a taken seq, receipts for unknown or foreign messages.
 Each is refused and counted as a dead letter, the process stays up, and a good message
-after them arrives once; a replay of a good message is answered again but kept once."""
+after them arrives once; a replay of a good message is answered again but kept once; a
+message after a gap waits unseen until the gap fills."""
 
 from __future__ import annotations
 
@@ -88,6 +89,14 @@ def test_hostile_payloads_are_refused_and_both_receivers_stay_up(broker, edge_pr
         # receipts for messages it never sent)
         assert proc.get("/-/health").json()["dead_letters"] - before[side] >= len(sent[side]) + 2
         assert proc.get("/-/health").json()["mqtt_thread"] == "alive"
+    # A gap: seq 3 before seq 2 is kept but not shown until seq 2 is there, then both in order.
+    for topic, direction, proc, first in ((to_seh, "to_seh", seh, "is de CT vrij?"), (to_vehicle, "to_vehicle", edge, "ja")):
+        attacker.publish(topic, json.dumps(message(direction, rit_id, 3, "drie")).encode())
+        wait_until(lambda: proc.get(f"/api/v1/rits/{rit_id}/berichten").json()["held"] == 1, 10, what="seq 3 held")
+        assert [m["text"] for m in proc.get(f"/api/v1/rits/{rit_id}/berichten").json()["messages"]] == [first]
+        attacker.publish(topic, json.dumps(message(direction, rit_id, 2, "twee")).encode())
+        wait_until(lambda: [m["text"] for m in proc.get(f"/api/v1/rits/{rit_id}/berichten").json()["messages"]]
+                   == [first, "twee", "drie"], 10, what="the gap filled, in order")
     assert "Traceback" not in seh.log_text() + edge.log_text()
     assert "is de CT vrij" not in seh.log_text() + edge.log_text()  # no message text in the logs
 

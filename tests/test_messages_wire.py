@@ -89,3 +89,11 @@ def test_unread_warning_after_the_configured_time():
     assert wire.unread_too_long([{**row, "read_at": "x"}], 120, now) == []
     assert wire.unread_too_long([{**row, "received_at": "x"}], 120, now) == []  # not ours
     assert wire.unread_too_long([row], 300, now) == []
+
+
+def test_shown_in_seq_order_within_a_stream_even_when_clocks_disagree():
+    def row(seq, at, direction="to_seh", received="x"):
+        return {"seq": seq, "sent_at": at, "seh_id": "s", "direction": direction, "received_at": received}
+    rows = [row(1, "10:00"), row(3, "10:01"), row(2, "10:05"), row(1, "10:02", "to_vehicle", None)]
+    assert [(r["direction"], r["seq"]) for r in wire.shown_messages(rows)] == [
+        ("to_seh", 1), ("to_vehicle", 1), ("to_seh", 2), ("to_seh", 3)]

@@ -222,10 +222,14 @@ def shown_messages(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     streams: dict[tuple, list[dict[str, Any]]] = {}
     for row in rows:
         streams.setdefault((row["seh_id"], row["direction"], row["received_at"] is None), []).append(row)
-    out: list[dict[str, Any]] = []
+    out: list[tuple[str, int, dict[str, Any]]] = []
     for (_, _, own), stream in streams.items():
-        out += stream if own else in_order(stream)[0]
-    return sorted(out, key=lambda r: (r["sent_at"], r["seq"]))
+        shown = sorted(stream, key=lambda r: r["seq"]) if own else in_order(stream)[0]
+        latest = ""
+        for row in shown:  # by time across streams, but never out of seq order within one
+            latest = max(latest, row["sent_at"])
+            out.append((latest, row["seq"], row))
+    return [row for _, _, row in sorted(out, key=lambda item: (item[0], item[1]))]
 
 
 def state_of(row: dict[str, Any]) -> str:
