@@ -99,6 +99,10 @@ class _Common(BaseSettings):
     max_body_bytes: int = Field(default=2**20, ge=1024, le=64 * 2**20)
     api_tokens: list[ApiToken] = Field(default_factory=list)
     shift_hours: float = Field(default=12.0, gt=0, le=24)
+    # Short messages with the other side (docs/sync.md, "Berichten"): a message not read
+    # this long after it was written warns its sender; the longest text.
+    message_unread_warn_s: float = Field(default=120.0, gt=0, le=24 * 3600)
+    message_max_length: int = Field(default=280, ge=10, le=280)
 
     @model_validator(mode="after")
     def _tls_complete(self):
@@ -165,6 +169,9 @@ class EdgeSettings(_Common):
     database: Path = Path("ritlink-edge.db")
     http_port: int = Field(default=8080, ge=1, le=65535)
     sehs: list[SehDestination] = Field(default_factory=lambda: list(DEFAULT_SEHS), min_length=1)
+    # The crew's preset messages to the SEH (one tap each), besides free text and quick replies.
+    message_presets: list[str] = Field(default_factory=lambda: ["is de CT vrij?", "ETA 5 min",
+                                                                "patiënt verslechtert"], max_length=12)
     monitor_url: str | None = None
     monitor_protocol: Literal["nonin", "masimo", "hl7", "ansarb", "intellivue"] = "nonin"
     # Per-parameter alarm limits over the adult defaults, by label or MDC code, e.g.
@@ -234,6 +241,9 @@ class SehSettings(_Common):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     # Handed-over and cancelled rits stay on the board's "recent" part this long.
     board_recent_minutes: float = Field(default=30.0, ge=0, le=24 * 60)
+    # The SEH's preset messages to the crew (one tap each), besides free text and quick replies.
+    message_presets: list[str] = Field(default_factory=lambda: ["traumakamer 2", "direct naar de cathkamer",
+                                                                "bel de dienstdoende neuroloog"], max_length=12)
     database: Path = Path("ritlink-seh.db")
     http_port: int = Field(default=8090, ge=1, le=65535)
     # Several receiver processes for one SEH: distinct instances, one shared group and database.

@@ -28,6 +28,7 @@ class EdgeRuntime:
         self.service = EdgeService(settings, self.store, self.live)
         self.sync = MqttSync(self.store, settings)
         self.service.on_outbox_write = self.sync.wake
+        self.service.messages.on_write = self.sync.wake
         self.service.broker_connected = self.sync.connected.is_set
         self.service.sync_health = self.sync.health
         self.devices = []

@@ -28,6 +28,7 @@ from edge.sync.receipt_watch import parse_time, receipt_warnings
 from edge.sync import seh_status_inbox
 from edge.form.plausibility import LIMITS, VITAL_BY_MDC, VITALS, check_all, in_form_unit
 from edge.store.rit_store import EdgeStore, IdempotencyKey, RitNotFound, Tx
+from edge.store.messages_store import MessageDesk
 from edge.form.valuelists import ValueLists, load_value_lists
 
 __all__ = ["EdgeService", "RitNotFound", "DomainError", "Actor", "IdempotencyKey", "StoreFullError"]
@@ -58,6 +59,8 @@ class EdgeService:
         # vehicle's position and ETA for the vooraankondiging, proposals, the GPS state.
         self.position: Any = None
         self._active_rit: str | None = None
+        # Short messages with the SEH (edge/store/messages_store.py); the runtime wakes the sync.
+        self.messages = MessageDesk(store, settings)
 
     # -- helpers ----------------------------------------------------------------------------
     def _write(self, fn: Callable[[Tx], dict], actor: Actor, action: str, rit_id: str | None,

@@ -172,10 +172,14 @@ def cmd_seh(args: argparse.Namespace) -> int:
     except (SchemaTooNewError, MigrationFailedError) as exc:
         return fail(str(exc))
     broker = settings.broker
+    from seh.messages import SehMessages
+
+    messages = SehMessages(store, settings.message_presets, settings.message_unread_warn_s,
+                           settings.message_max_length)
     receiver = SehReceiver(store, settings.seh_id, broker.host, broker.port,
                            instance=settings.instance, shared_group=settings.shared_group,
                            tls=settings.tls, max_message_bytes=settings.max_message_bytes,
-                           keep_finished_s=settings.keep_finished_days * 86400).start()
+                           keep_finished_s=settings.keep_finished_days * 86400, messages=messages).start()
     fhir_api, pusher = _seh_fhir(settings, store)
     access = SehAccess(store, settings.shift_hours, settings.api_tokens, settings.display_tokens,
                        settings.proxy_user_header, settings.trusted_proxies)
@@ -183,7 +187,8 @@ def cmd_seh(args: argparse.Namespace) -> int:
     app = create_app(store, receiver.health, receiver.mark_read, live_for=receiver.live_for,
                      status_extra=receiver.status, seh_name=settings.name or settings.seh_id, routers=[fhir_api, status_api],
                      board_recent_minutes=settings.board_recent_minutes,
-                     access=access, trusted_hosts=settings.trusted_hosts, max_body_bytes=settings.max_body_bytes)
+                     access=access, trusted_hosts=settings.trusted_hosts, max_body_bytes=settings.max_body_bytes,
+                     messages=messages)
     try:
         _run_http(app, settings.http_host, settings.http_port, receiver.mqtt_alive)
     finally:

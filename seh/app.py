@@ -20,6 +20,9 @@ from seh.handover import handover
 from seh.feedback import Disposition, FeedbackIn, TeamActivationIn
 from seh.staff import DISPLAY_COOKIE, SESSION_COOKIE, SehAccess, Viewer
 from seh.store import FeedbackTooEarly, SehStore
+from seh.messages import SehMessages
+from seh.messages_routes import messages_router
+from edge.wire.messages import QUICK_REPLIES
 from web.http_guard import CSRF_HEADER, SAFE_METHODS, harden, refusal
 from web.page_errors import local_path
 from web.sse import change_stream, sse_response
@@ -68,7 +71,8 @@ def _authenticate(request: Request):
 def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id: False,
                live_for=lambda vehicle_id: None, status_extra=lambda: {}, seh_name: str | None = None,
                routers=(), board_recent_minutes: float = 30.0, access: SehAccess | None = None,
-               trusted_hosts=("127.0.0.1", "localhost"), max_body_bytes: int = 2**20) -> FastAPI:
+               trusted_hosts=("127.0.0.1", "localhost"), max_body_bytes: int = 2**20,
+               messages: SehMessages | None = None) -> FastAPI:
     """``mark_read(rit_id)`` sends the read receipt (the receiver's); the app never touches MQTT.
     ``live_for(vehicle_id)`` gives the vehicle's latest live vitals, when the receiver has them.
     ``health_extra()``/``status_extra()`` add the receiver's state (MQTT thread, dead letters).
@@ -154,8 +158,10 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         """The board's lines: on the way (by ETA) and recent (handed over or cancelled, for a while)."""
         summaries = store.rits()
         reads = last_reads(store.query, [r["rit_id"] for r in summaries])  # one query for the whole board
-        made = render.safe_rows(summaries, store.rit, lambda row: board_row(row, live_for(row["vehicle_id"]),
-                                                                             read=reads.get(row["rit_id"])))
+        unread = messages.unread_counts() if messages else {}  # the ambulance's unread messages per rit
+        made = render.safe_rows(summaries, store.rit, lambda row: {
+            **board_row(row, live_for(row["vehicle_id"]), read=reads.get(row["rit_id"])),
+            "messages_unread": unread.get(row["rit_id"], 0)})
         on_the_way = [r for r in made if not r.get("finished")]
         recent = [r for r in made if r.get("finished") and recent_enough(r, board_recent_minutes)]
         return (render.board_rows(templates.env, on_the_way, kiosk=kiosk),
@@ -251,7 +257,9 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         # Double-submit CSRF token for the feedback form: another site can make the browser
         # post, but it cannot read this cookie to copy it into the form.
         token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
-        context = {**rit_context(request, rit_id, True), "csrf": token}
+        context = {**rit_context(request, rit_id, True), "csrf": token,
+                   "message_choices": [*QUICK_REPLIES, *messages.presets] if messages else None,
+                   "message_max_length": messages.max_length if messages else 0}
         response = templates.TemplateResponse(request, "rit.html", context)
         response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict")
         return response
@@ -308,6 +316,9 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         viewer = form_sender(request, csrf)
         confirm_read(viewer, rit_id)
         return RedirectResponse(f"/rits/{rit_id}", status_code=303)
+
+    if messages is not None:  # short messages with the vehicle (seh/messages_routes.py)
+        app.include_router(messages_router(messages, access, templates, staff, CSRF_COOKIE))
 
     @app.get("/bord/rijen", response_class=HTMLResponse)
     def board_rows(request: Request) -> HTMLResponse:

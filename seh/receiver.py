@@ -30,6 +30,7 @@ from edge.wire.dead_letter import DeadLetterBook
 from edge.sync.mqtt_client import connect_async, loop_alive, make_client, publish_properties
 from seh import retention
 from seh.feedback import feedback_receipt_filter, feedback_receipt_topic, publish_topic
+from seh.messages import SehMessages
 from seh.store import ReceiptToSend, SehStore
 
 log = logging.getLogger("ritlink.seh")
@@ -42,7 +43,8 @@ class SehReceiver:
     def __init__(self, store: SehStore, seh_id: str, host: str, port: int,
                  instance: str = "1", shared_group: str | None = None, tls=None,
                  max_message_bytes: int = safe_json.DEFAULT_MAX_BYTES,
-                 keep_finished_s: float = retention.DEFAULT_KEEP_S, purge_every_s: float = retention.PURGE_EVERY_S):
+                 keep_finished_s: float = retention.DEFAULT_KEEP_S, purge_every_s: float = retention.PURGE_EVERY_S,
+                 messages: SehMessages | None = None):
         self.store = store
         self.instance = f"{seh_id}-{instance}"
         self.keep_finished_s, self.purge_every_s = keep_finished_s, purge_every_s
@@ -52,7 +54,10 @@ class SehReceiver:
         self.tls = tls
         self.seh_id = seh_id
         self.host, self.port = host, port
-        self.topic_filters = [rit_topic_filter(seh_id), feedback_receipt_filter(seh_id)]
+        self.messages = messages or SehMessages(store)
+        self.messages.publish = lambda topic, payload: self.client.publish(topic, payload, qos=1)
+        self.messages.dead_letter = self._dead_letter
+        self.topic_filters = [rit_topic_filter(seh_id), feedback_receipt_filter(seh_id), self.messages.topic_filter()]
         if shared_group:
             self.topic_filters = [f"$share/{shared_group}/{f}" for f in self.topic_filters]
         # Live vitals and position: every receiver process keeps its own latest copy (QoS 0).
@@ -103,12 +108,14 @@ class SehReceiver:
     def _on_message(self, client, userdata, message) -> None:
         """Runs on paho's network thread: form messages go to the apply worker (acked after
         its commit); live messages and feedback receipts are handled and acked here."""
-        if not (message.topic.endswith("/live") or message.topic.endswith("/feedback-receipt")):
+        if not message.topic.endswith(("/live", "/feedback-receipt", "/message")):
             self._inbox.put(message)
             return
         try:
             if message.topic.endswith("/live"):
                 self._on_live(message.topic, message.payload)
+            elif message.topic.endswith("/message"):
+                self.messages.on_message(message.topic, message.payload)
             else:
                 self._feedback_receipt(message.topic, message.payload)
         except Exception as exc:  # the last guard: log the type only, the message may hold patient data
@@ -300,6 +307,7 @@ class SehReceiver:
                     self._send(receipt)
                 if self.connected.is_set():
                     self._send_feedback()
+                    self.messages.tick()
             except Exception:
                 log.exception("gap watch failed")
 

@@ -29,7 +29,7 @@ BATCH_DEAD_LETTERS = 500
 PURGE_EVERY_S = 3600.0  # the receiver's periodic job
 
 # Every table that holds a rit's rows, by rit_id (the access log is deliberately absent).
-RIT_TABLES = ("seh_versions", "seh_messages", "seh_forms", "seh_resyncs", "seh_feedback", "seh_fhir_outbox",
+RIT_TABLES = ("short_messages", "seh_versions", "seh_messages", "seh_forms", "seh_resyncs", "seh_feedback", "seh_fhir_outbox",
               "seh_rits")
 
 

@@ -27,6 +27,7 @@ from seh.canonical_cache import CanonicalCache
 from seh.versions import Current, FormCache
 from seh.staff import migrate_staff
 from seh.status import migrate_status
+from seh.messages import migrate_messages
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -88,6 +89,7 @@ SEH_MIGRATIONS = [
     Migration(5, "versions as messages, form checkpoints, gap and retention indexes", versions.migrate_versions),
     Migration(6, "staff sign-in, sessions, access log", migrate_staff),
     Migration(7, "SEH-status (open, druk, SEH-stop) as last set", migrate_status),
+    Migration(8, "short messages with the vehicles", migrate_messages),
 ]
 
 

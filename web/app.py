@@ -23,6 +23,7 @@ from web.sse import sse_router
 from web.status_routes import add_status_routes
 from web.api_position import position_router
 from web.seh_status_routes import seh_status_router
+from web.messages_routes import messages_router
 
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def create_app(service: EdgeService, auth: session.ShiftAuth | None = None) -> F
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(rit_router(service))
     app.include_router(position_router(service))
+    app.include_router(messages_router(service))
     # The tablet pages (their "/" is the rit list) and the live-vitals stream.
     app.include_router(pages_router(service))
     app.include_router(sse_router(service, page_templates))

@@ -101,6 +101,8 @@ def header_model(service: EdgeService, view: dict[str, Any]) -> dict[str, Any]:
     allergies = [e["summary"] for e in entries_of(form.get("allergies"), "allergy", lists)
                  if not e.get("corrected_by") and not e.get("withdrawn")]
     alerts = team_alerts(form, lists)
+    berichten = service.messages.view(view["rit_id"])  # short messages: the newest unread one is unmissable
+    seh_phone = {s.id: s.phone for s in service.settings.sehs}
     ready = [f for f in view.get("feedback") or [] if f.get("kind") == "team"]
     online = service.health()["broker"] == "connected"
     scores = form.get("scores") or {}
@@ -120,6 +122,8 @@ def header_model(service: EdgeService, view: dict[str, Any]) -> dict[str, Any]:
         "sync": sync_state(view), "online": online,
         "lifecycle": LIFECYCLE_WORDS.get(view["lifecycle"], view["lifecycle"]),
         "warnings": view.get("warnings") or [],
+        "message": berichten["unread"][-1] if berichten["unread"] else None, "unread": len(berichten["unread"]),
+        "message_late": [{**m, "phone": seh_phone.get(m["seh_id"], "")} for m in berichten["late"]],
     }
 
 

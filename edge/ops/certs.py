@@ -68,8 +68,10 @@ def make_client_cert(folder: Path, client_id: str) -> ClientFiles:
 
 
 def acl_text(vehicles: list[str], sehs: list[str]) -> str:
-    """Per-client rules: a vehicle writes only its own feed and reads only its own receipts
-    and feedback; an SEH reads only its own feed and writes receipts/feedback only as itself."""
+    """Per-client rules: a vehicle writes only its own feed (form, live, receipts, messages) and
+    reads only its own receipts, feedback and messages, plus every SEH's status; an SEH reads
+    only its own feed, writes receipts/feedback/messages only as itself, and writes (and reads
+    back) only its own status."""
     root = TOPIC_ROOT
     lines = ["# ritlink broker ACL: one block per client certificate CN", ""]
     for vehicle in vehicles:
@@ -78,6 +80,8 @@ def acl_text(vehicles: list[str], sehs: list[str]) -> str:
             f"topic write {root}/seh/+/from/{vehicle}/#",
             f"topic read {root}/vehicle/{vehicle}/receipt/+",
             f"topic read {root}/vehicle/{vehicle}/feedback/+",
+            f"topic read {root}/vehicle/{vehicle}/message/+",
+            f"topic read {root}/seh/+/status",
             "",
         ]
     for seh in sehs:
@@ -86,6 +90,8 @@ def acl_text(vehicles: list[str], sehs: list[str]) -> str:
             f"topic read {root}/seh/{seh}/from/#",
             f"topic write {root}/vehicle/+/receipt/{seh}",
             f"topic write {root}/vehicle/+/feedback/{seh}",
+            f"topic write {root}/vehicle/+/message/{seh}",
+            f"topic readwrite {root}/seh/{seh}/status",
             "",
         ]
     return "\n".join(lines)

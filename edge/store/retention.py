@@ -55,4 +55,5 @@ def purge(db: sqlite_utils.Database, rit_id: str) -> dict[str, int]:
     }
     for table in ("outbox", "streams", "entries", "idempotency", "rit_heads", "rits"):
         db.execute(f"DELETE FROM {table} WHERE rit_id = ?", [rit_id])
+    db.execute("DELETE FROM short_messages WHERE rit_id = ?", [rit_id])  # migration 10
     return counts

@@ -17,6 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from edge.store import audit, outbox, track_store, trend_store
+from edge.store.messages_store import migrate_messages
 from edge.sync import feedback_inbox, seh_status_inbox
 from edge.wire import dead_letter
 from edge.wire.dead_letter import DeadLetter
@@ -166,6 +167,7 @@ EDGE_MIGRATIONS = [
               _m7_form_checkpoints),
     Migration(8, "shift sign-in sessions", _m8_sessions),
     Migration(9, "last known SEH-status per SEH", seh_status_inbox.migrate_seh_status),
+    Migration(10, "short messages with the SEH", migrate_messages),
 ]
 
 # The whole form is written again (a new checkpoint) once this many entries came after the

@@ -29,6 +29,7 @@ from edge.wire.contract import (SCHEMA, ContractError, Receipt, feedback_topic, 
 from edge.sync.feedback_inbox import FeedbackError, feedback_msg_id, parse_feedback
 from edge.sync import seh_status_inbox
 from edge.wire import seh_status
+from edge.sync.messages_channel import MessageChannel
 from edge.wire.contract import utc_now
 from edge.wire.dead_letter import DeadLetterBook
 from edge.sync.mqtt_client import connect_async, loop_alive, make_client, publish_properties
@@ -68,6 +69,8 @@ class MqttSync:
         self._pending_receipts: dict[tuple[str, str, str], Receipt] = {}  # (seh, msg_id, type) -> receipt
         self.dead_letters = DeadLetterBook(store.dead_letter, store.dead_letter_count, log)
         self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
+        self.messages = MessageChannel(store, self.vehicle_id, lambda t, p: self.client.publish(t, p, qos=1),
+                                       self._dead_letter)
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> MqttSync:
@@ -93,7 +96,7 @@ class MqttSync:
             log.warning("broker refused connection: %s", reason_code)
             return
         client.subscribe([(receipt_topic_filter(self.vehicle_id), 1), (feedback_topic(self.vehicle_id, "+"), 1),
-                          (seh_status.status_topic_filter(), 1)])
+                          (seh_status.status_topic_filter(), 1), (self.messages.topic_filter(), 1)])
         self.connected.set()
         log.info("broker connected (session present: %s)", flags.session_present)
         self._wake.set()
@@ -118,11 +121,13 @@ class MqttSync:
                 self._on_seh_status(message)
             elif "/feedback/" in message.topic:
                 self._on_feedback(message)
+            elif "/message/" in message.topic:
+                self.messages.on_message(message.topic, message.payload)
             else:
                 self._on_receipt(message.topic, message.payload)
         except Exception as exc:  # the last guard: the exception type only, never content
-            kind = "status" if message.topic.endswith("/status") else (
-                "feedback" if "/feedback/" in message.topic else "receipt")
+            kind = "status" if message.topic.endswith("/status") else next(
+                (k for k in ("feedback", "message") if f"/{k}/" in message.topic), "receipt")
             log.error("handler failed on a %s message: %s", kind, type(exc).__name__)
             self.dead_letters.add(message.topic, message.payload, f"internal: {type(exc).__name__}")
 
@@ -276,6 +281,7 @@ class MqttSync:
                 if not self.connected.is_set():
                     continue
                 self._send_ready()
+                self.messages.tick()
             except Exception:  # keep the sender alive whatever one message does
                 log.exception("outbox sender error")
                 self._stop.wait(1.0)
