@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
 import threading
 from pathlib import Path
 
 import pytest
 
 from simulators.monitor import run_nonin
-from simulators.mosquitto import Mosquitto
+from simulators.mosquitto import PORT_RANGE_ENV, Mosquitto
 from simulators.pty_device import PtyDevice
 from tests.harness.procs import RitlinkProcess, write_toml
 
@@ -20,6 +22,30 @@ SEHS = [
     {"id": SEH_ID, "name": "SEH UMC Utrecht", "phone": "088-755 5555"},
     {"id": "seh-antonius", "name": "SEH St. Antonius", "phone": "088-320 3000"},
 ]
+
+# `make test` runs the suite in two passes (docs/testing.md): every test not marked `serial` on
+# parallel workers (pytest-xdist), then the `serial` ones alone, one at a time.
+PORT_BLOCK = 1500  # free ports per parallel worker, from 20000 up: below the kernel's ephemeral range
+
+
+def pytest_configure(config):
+    worker = re.fullmatch(r"gw(\d+)", os.environ.get("PYTEST_XDIST_WORKER", ""))
+    if worker and int(worker.group(1)) < 8:
+        low = 20000 + PORT_BLOCK * int(worker.group(1))
+        os.environ[PORT_RANGE_ENV] = f"{low}-{low + PORT_BLOCK - 1}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """With ``--dist loadgroup``, the tests of a module that share a module-scoped fixture (a
+    browser, a recorded soak, a broker) stay on one worker, so that fixture is set up once."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        if any(d.scope == "module" for chain in defs.values() for d in chain) \
+                and not any(True for _ in item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ def gps_sim(pty_device):
     thread.join(3)
 
 
+@pytest.mark.serial
 def test_one_fix_per_epoch_then_unplug_and_replug_resumes_within_2s(gps_sim):
     fixes, states = [], []
     reader = GpsReader(str(gps_sim.link), lambda fix: fixes.append((time.monotonic(), fix)), states.append).start()
