@@ -138,7 +138,7 @@ class Mosquitto(ChildProcess):
             lines.append("user root")
         return "\n".join(lines) + "\n" + self.extra_config
 
-    def start(self, timeout: float = 10.0) -> Mosquitto:
+    def start(self, timeout: float = 20.0) -> Mosquitto:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "mosquitto.conf"
         conf.write_text(self.config_text())

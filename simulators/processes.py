@@ -75,7 +75,7 @@ class RitlinkProcess(ChildProcess):
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 15.0) -> RitlinkProcess:
+    def start(self, timeout: float = 30.0) -> RitlinkProcess:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             ritlink_cmd(self.command, "--config", str(self.config), "--port", str(self.port)),

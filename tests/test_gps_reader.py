@@ -78,6 +78,7 @@ def test_cli_gps_bad_input_is_one_line_exit_2(tmp_path):
     assert run_ritlink("gps", "--url", "/dev/null", "--duration", "0").returncode == 2
 
 
+@pytest.mark.serial
 def test_cli_sim_and_reader_survive_an_unplug(tmp_path):
     """End to end with processes: the simulator pulls its cable at 1.5 s, back 2 s later."""
     link = tmp_path / "gps"

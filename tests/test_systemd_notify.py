@@ -166,6 +166,7 @@ def test_blocked_main_loop_stops_the_watchdog_pings(tmp_path, notify_socket, edg
     assert proc.poll() is None
 
 
+@pytest.mark.serial
 def test_seh_receiver_sends_ready_too(tmp_path, notify_socket, started):
     config = write_toml(tmp_path / "seh.toml", {"seh_id": "seh-umcu", "broker_url": f"mqtt://127.0.0.1:{free_port()}",
                                                 "database": str(tmp_path / "seh.db")})
