@@ -7,6 +7,7 @@ folder so a test can kill -9 it and start it again with the same state.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -22,10 +23,36 @@ class BrokerError(RuntimeError):
     pass
 
 
+# "LOW-HIGH": take free ports only from this block (the parallel test run gives each worker its
+# own block below the kernel's ephemeral range, so two workers never race for one port).
+PORT_RANGE_ENV = "SIM_PORT_RANGE"
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
+    block = os.environ.get(PORT_RANGE_ENV, "")
+    if block:
+        low, high = (int(part) for part in block.split("-", 1))
+        size = high - low + 1
+        start = random.randrange(size)
+        for step in range(size):
+            port = low + (start + step) % size
+            if port not in _handed_out and _bindable(port):
+                _handed_out.add(port)
+                return port
+        _handed_out.clear()  # the whole block was handed out once: start over
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -111,7 +138,7 @@ class Mosquitto(ChildProcess):
             lines.append("user root")
         return "\n".join(lines) + "\n" + self.extra_config
 
-    def start(self, timeout: float = 10.0) -> Mosquitto:
+    def start(self, timeout: float = 20.0) -> Mosquitto:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "mosquitto.conf"
         conf.write_text(self.config_text())

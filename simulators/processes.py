@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from simulators.mosquitto import ChildProcess, free_port, wait_for_port
+from simulators.mosquitto import PORT_RANGE_ENV, ChildProcess, free_port, wait_for_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,7 +33,7 @@ CREDENTIALS_ENV = {"RITLINK_PIN_HASH": PIN_HASH,
 
 def child_env(extra: dict[str, str] | None = None, credentials: bool = True) -> dict[str, str]:
     """``credentials``: the harness PIN hash and device token (``ritlink seh`` ignores the PIN)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RITLINK_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RITLINK_") and k != PORT_RANGE_ENV}
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     if credentials:
         env.update(CREDENTIALS_ENV)
@@ -75,7 +75,7 @@ class RitlinkProcess(ChildProcess):
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 15.0) -> RitlinkProcess:
+    def start(self, timeout: float = 30.0) -> RitlinkProcess:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             ritlink_cmd(self.command, "--config", str(self.config), "--port", str(self.port)),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
 import threading
 from pathlib import Path
 
 import pytest
 
 from simulators.monitor import run_nonin
-from simulators.mosquitto import Mosquitto
+from simulators.mosquitto import PORT_RANGE_ENV, Mosquitto
 from simulators.pty_device import PtyDevice
 from tests.harness.procs import RitlinkProcess, write_toml
 
@@ -20,6 +22,44 @@ SEHS = [
     {"id": SEH_ID, "name": "SEH UMC Utrecht", "phone": "088-755 5555"},
     {"id": "seh-antonius", "name": "SEH St. Antonius", "phone": "088-320 3000"},
 ]
+
+# `make test` runs the suite in two passes (docs/testing.md): every test not marked `serial` on
+# parallel workers (pytest-xdist), then the `serial` ones alone, one at a time.
+PORT_BLOCK = 1500  # free ports per parallel worker, from 20000 up: below the kernel's ephemeral range
+
+
+def pytest_configure(config):
+    worker = re.fullmatch(r"gw(\d+)", os.environ.get("PYTEST_XDIST_WORKER", ""))
+    if worker and int(worker.group(1)) < 8:
+        low = 20000 + PORT_BLOCK * int(worker.group(1))
+        os.environ[PORT_RANGE_ENV] = f"{low}-{low + PORT_BLOCK - 1}"
+
+
+# Modules whose tests take long without a `slow` mark or a browser (fuzzers, soaks, benchmarks).
+LONG_MODULES = {"test_bench_smoke", "test_poison", "test_monitor_fuzz", "test_intellivue_messages",
+                "test_intellivue_frame", "test_canonical", "test_import_direction", "test_fhir_export",
+                "test_fhir_seh", "test_seh_feedback", "test_access_control"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """For the parallel pass (``--dist loadgroup``): the tests of a module that share a
+    module-scoped fixture (a browser, a recorded soak, a broker) stay on one worker, so that
+    fixture is set up once; and the long tests are handed out first, so no worker is left with
+    a long one at the end while the others idle."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    long_first = []
+    for item in items:
+        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        shared = any(d.scope == "module" for chain in defs.values() for d in chain)
+        if shared and not any(True for _ in item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+        long = shared or "chromium" in defs or item.get_closest_marker("slow") is not None \
+            or item.module.__name__.rsplit(".", 1)[-1] in LONG_MODULES
+        long_first.append(0 if long else 1)
+    order = sorted(range(len(items)), key=lambda i: long_first[i])
+    items[:] = [items[i] for i in order]
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import httpx
+import pytest
 
 from simulators.mosquitto import free_port
 from tests.harness.procs import child_env, ritlink_cmd, run_ritlink
@@ -33,6 +34,7 @@ def command_line(pid: int) -> list[str]:
         return handle.read().decode().rstrip("\0").split("\0")
 
 
+@pytest.mark.serial
 def test_demo_starts_everything_and_sigterm_stops_every_child(tmp_path):
     ports = {"edge": free_port(), "seh": free_port(), "broker": free_port()}
     data_dir = tmp_path / "demo"

@@ -31,6 +31,7 @@ def _applied_count(seh_db, msg_id: str) -> int:
         return conn.execute("SELECT count(*) FROM seh_versions WHERE msg_id = ?", [msg_id]).fetchone()[0]
 
 
+@pytest.mark.serial
 def test_vital_sign_reaches_seh_with_same_hash_and_delivered_within_2s(monitor, edge_process, seh_process):
     seh = seh_process()
     edge = edge_process(monitor_url=str(monitor.link))

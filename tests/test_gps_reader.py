@@ -30,6 +30,7 @@ def gps_sim(pty_device):
     thread.join(3)
 
 
+@pytest.mark.serial
 def test_one_fix_per_epoch_then_unplug_and_replug_resumes_within_2s(gps_sim):
     fixes, states = [], []
     reader = GpsReader(str(gps_sim.link), lambda fix: fixes.append((time.monotonic(), fix)), states.append).start()
@@ -77,6 +78,7 @@ def test_cli_gps_bad_input_is_one_line_exit_2(tmp_path):
     assert run_ritlink("gps", "--url", "/dev/null", "--duration", "0").returncode == 2
 
 
+@pytest.mark.serial
 def test_cli_sim_and_reader_survive_an_unplug(tmp_path):
     """End to end with processes: the simulator pulls its cable at 1.5 s, back 2 s later."""
     link = tmp_path / "gps"

@@ -149,6 +149,7 @@ def read_pty(link, until: float) -> bytes:
     return bytes(data)
 
 
+@pytest.mark.serial
 def test_replay_on_a_pty_is_byte_exact_and_rate_scaled(pty_device):
     device = pty_device("gps")
     stop = threading.Event()
@@ -168,6 +169,7 @@ def test_replay_on_a_pty_is_byte_exact_and_rate_scaled(pty_device):
     assert 1.0 < finished[0] - started < 2.0  # 24 s of receiver time at 20x
 
 
+@pytest.mark.serial
 def test_paced_line_keeps_to_the_baud_rate(pty_device):
     device = pty_device("gps")
     line = PacedLine(device, threading.Event(), baud=19200)

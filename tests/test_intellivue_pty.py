@@ -50,6 +50,7 @@ def test_reboot_reassociation_garbage_and_release_over_a_pty(tmp_path):
     _assert_exactly_what_was_sent(received, sim.monitor.sent)
 
 
+@pytest.mark.serial
 def test_cable_pull_shows_disconnected_within_3_s_and_replug_resumes(pty_device):
     device = pty_device("intellivue")
     sim = IntelliVueSimulator(device).start()
@@ -73,6 +74,7 @@ def test_cable_pull_shows_disconnected_within_3_s_and_replug_resumes(pty_device)
     assert after == sim.monitor.sent[sent_before : sent_before + len(after)]
 
 
+@pytest.mark.serial
 @pytest.mark.slow
 def test_sixty_seconds_of_polling_across_keepalive_periods(pty_device):
     """The acceptance run with the driver's defaults: one association for >= 60 s of 1 Hz polls

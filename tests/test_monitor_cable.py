@@ -70,6 +70,7 @@ def play(request):
 
 @pytest.mark.parametrize("protocol,tcp", [("nonin", False), ("masimo", False), ("ansarb", False), ("hl7", True)],
                          ids=["nonin", "masimo", "ansarb", "hl7-tcp"])
+@pytest.mark.serial
 def test_cable_pull_alarms_within_3s_and_replug_resumes_without_restart(tmp_path, play, protocol, tcp):
     monitor = AlarmedMonitor(protocol, tmp_path, tcp)
     rig = monitor.rig
@@ -93,6 +94,7 @@ def test_cable_pull_alarms_within_3s_and_replug_resumes_without_restart(tmp_path
         rig.close()
 
 
+@pytest.mark.serial
 def test_silent_monitor_on_a_present_adapter_alarms_within_3s(tmp_path, play):
     """The cable between USB adapter and monitor is pulled: the port stays, data stops."""
     monitor = AlarmedMonitor("nonin", tmp_path, tcp=False)

@@ -101,6 +101,7 @@ def edge_config(tmp_path: Path, db: Path, broker_url: str) -> Path:
                       sehs=[{"id": "seh-umcu", "name": "SEH UMC Utrecht", "phone": "088-755 5555"}])
 
 
+@pytest.mark.serial
 def test_sigkill_loop_during_saves_keeps_every_acknowledged_save(tmp_path, broker):
     """>= 50 SIGKILLs; the broker is up, so the MQTT sender writes state changes as well."""
     rng = random.Random(2024)
@@ -169,6 +170,7 @@ def test_the_store_is_opened_in_wal_mode_with_synchronous_full(tmp_path):
     conn.close()
 
 
+@pytest.mark.serial
 @pytest.mark.slow
 def test_start_after_unclean_stop_is_as_fast_as_clean_with_a_week_of_data(tmp_path):
     db = tmp_path / "edge.db"

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from simulators import scenario_file
 from simulators.mosquitto import free_port
@@ -23,6 +24,7 @@ from tests.test_demo import processes_mentioning
 SHIPPED = scenario_file.SCENARIOS_DIR
 
 
+@pytest.mark.serial
 def test_a_broken_expectation_in_a_copy_makes_the_run_exit_1_naming_the_miss(tmp_path):
     text = (SHIPPED / "cancelled_a1.toml").read_text()
     broken = text.replace('name = "SEH ziet de rit als geannuleerd, met de hash van de tablet"\nstatus = "geannuleerd"',
@@ -85,6 +87,7 @@ within_s = 60
 """
 
 
+@pytest.mark.serial
 def test_runs_against_an_already_running_demo(tmp_path):
     ports = {"edge": free_port(), "seh": free_port(), "broker": free_port()}
     data_dir = tmp_path / "demo"

@@ -32,6 +32,7 @@ def test_the_required_scenarios_are_shipped():
             "rural_outage"} <= set(scenario_file.shipped())
 
 
+@pytest.mark.serial
 @pytest.mark.slow
 @pytest.mark.parametrize("name", scenario_file.shipped())
 def test_shipped_scenario_meets_every_expectation(name, tmp_path):

@@ -80,6 +80,7 @@ def test_watchdog_interval_is_half_of_watchdog_usec_for_this_process_only():
     assert watchdog_interval({"WATCHDOG_USEC": "soon"}) is None
 
 
+@pytest.mark.serial
 def test_supervise_sends_ready_only_once_the_port_answers_http(tmp_path, notify_socket):
     """The port is closed for the first 0.5 s: no READY=1 may arrive before a real 200."""
     port = free_port()
@@ -117,6 +118,7 @@ def test_supervise_sends_ready_only_once_the_port_answers_http(tmp_path, notify_
 
 
 # -- a real `ritlink serve` / `ritlink seh` -----------------------------------------------------------
+@pytest.mark.serial
 def test_serve_is_ready_after_http_answers_then_pings_the_watchdog(tmp_path, notify_socket, edge_config, started):
     port = free_port()
     spawned = time.monotonic()
@@ -140,6 +142,7 @@ def test_serve_is_ready_after_http_answers_then_pings_the_watchdog(tmp_path, not
     assert notify_socket.wait_for("STOPPING", 2).fields["STOPPING"] == "1"
 
 
+@pytest.mark.serial
 def test_blocked_main_loop_stops_the_watchdog_pings(tmp_path, notify_socket, edge_config, started):
     port = free_port()
     proc = started("serve", edge_config, port, notify_socket, tmp_path / "edge.log",
@@ -163,6 +166,7 @@ def test_blocked_main_loop_stops_the_watchdog_pings(tmp_path, notify_socket, edg
     assert proc.poll() is None
 
 
+@pytest.mark.serial
 def test_seh_receiver_sends_ready_too(tmp_path, notify_socket, started):
     config = write_toml(tmp_path / "seh.toml", {"seh_id": "seh-umcu", "broker_url": f"mqtt://127.0.0.1:{free_port()}",
                                                 "database": str(tmp_path / "seh.db")})
@@ -175,6 +179,7 @@ def test_seh_receiver_sends_ready_too(tmp_path, notify_socket, started):
     assert proc.wait(10) == 0
 
 
+@pytest.mark.serial
 def test_watchdog_is_no_longer_fed_once_the_service_is_unhealthy(notify_socket):
     """E.g. the MQTT network thread died: the pages answer, but systemd must restart us."""
     port = free_port()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from playwright.sync_api import expect
 
 from simulators.processes import AUTH_HEADERS
@@ -13,6 +14,7 @@ from tests.harness.ui_browser import BOARD, TABLET, chromium, new_rit, open_tab,
 from tests.harness.waiting import wait_until
 
 
+@pytest.mark.serial
 def test_team_activation_reaches_the_tablet_header_now_and_after_an_outage(chromium, broker, edge_process,  # noqa: F811
                                                                          seh_process):
     seh = seh_process()

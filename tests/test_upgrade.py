@@ -176,7 +176,7 @@ def test_serve_upgrades_a_database_from_before_the_first_migration_with_a_backup
     with NotifySocket(tmp_path / "notify.sock") as notify:
         proc = start_notified("serve", _edge_config(tmp_path, path), free_port(), notify, tmp_path / "edge.log")
         try:
-            notify.wait_for("READY", 10)
+            notify.wait_for("READY", 30)  # start-up time is not judged here
         finally:
             proc.terminate()
             proc.wait(10)
