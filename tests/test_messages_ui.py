@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from playwright.sync_api import expect
 
 from simulators.processes import AUTH_HEADERS
@@ -94,6 +95,7 @@ def test_messages_both_ways_with_read_receipts(chromium, broker, edge_process, s
     print("seh access:", json.dumps({a: seh_log.count(a) for a in sorted(set(seh_log))}))
 
 
+@pytest.mark.serial  # a deadline: the warning after message_unread_warn_s
 def test_an_unread_message_warns_its_sender(chromium, broker, edge_process, seh_process):  # noqa: F811
     seh = seh_process(message_unread_warn_s=2)
     edge = edge_process(message_unread_warn_s=2)

@@ -8,6 +8,7 @@ import json
 import time
 from datetime import UTC, datetime
 
+import pytest
 from playwright.sync_api import expect
 
 from edge.wire import seh_status as ws
@@ -15,6 +16,9 @@ from simulators.processes import AUTH_HEADERS, run_ritlink
 from tests.harness.mqtt import TestClient
 from tests.harness.ui_browser import BOARD, TABLET, chromium, new_rit, open_tab, sign_in  # noqa: F401
 from tests.harness.waiting import wait_until
+
+# They measure how soon a status reaches the tablet: make test runs them alone (serial pass).
+pytestmark = pytest.mark.serial
 
 ANTONIUS = "seh-antonius"
 LINE = f"#seh-status-{ANTONIUS}"
