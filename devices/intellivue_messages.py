@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from devices.observation import (MDC_ETCO2, MDC_HEART_RATE, MDC_NIBP_DIA, MDC_NIBP_MEAN, MDC_NIBP_SYS,
-                                  MDC_PARAMETERS, MDC_PULSE_RATE, MDC_RESP_RATE, MDC_SPO2, MDC_TEMP, Observation)
+                                  MDC_PULSE_RATE, MDC_RESP_RATE, MDC_SPO2, MDC_TEMP, Observation)
 
 # --- session layer ---------------------------------------------------------------------
 SPDU_CONNECT = 0x0D  # association request

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from urllib.parse import quote
 from pathlib import Path

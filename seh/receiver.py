@@ -56,7 +56,8 @@ class SehReceiver:
         self.host, self.port = host, port
         self.messages = messages or SehMessages(store)
         self.messages.publish = lambda topic, payload: self.client.publish(topic, payload, qos=1)
-        self.messages.dead_letter = self._dead_letter
+        self.dead_letters = DeadLetterBook(store.dead_letter, store.dead_letter_count, log)
+        self.messages.dead_letter = self.dead_letters.add
         self.topic_filters = [rit_topic_filter(seh_id), feedback_receipt_filter(seh_id), self.messages.topic_filter()]
         if shared_group:
             self.topic_filters = [f"$share/{shared_group}/{f}" for f in self.topic_filters]
@@ -75,7 +76,6 @@ class SehReceiver:
         self._purge_thread = threading.Thread(target=self._purge_loop, name="seh-purge", daemon=True)
         self.counters: dict[str, int] = {}  # receipts sent by type, plus "held"
         self.batches = {"count": 0, "messages": 0, "largest": 0}  # transactions of the apply worker
-        self.dead_letters = DeadLetterBook(store.dead_letter, store.dead_letter_count, log)
 
     def start(self) -> SehReceiver:
         self._apply_thread.start()

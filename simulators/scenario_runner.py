@@ -29,7 +29,7 @@ from simulators.scenario_devices import (
     load_course,
     load_vehicle_route,
 )
-from simulators.scenario_expect import NEEDS, Snapshot, Verdict, name_of
+from simulators.scenario_expect import Snapshot, Verdict, name_of
 from simulators.scenario_file import ScenarioFile
 from simulators.scenario_report import Report
 from simulators.scenario_stack import (

@@ -29,7 +29,7 @@ from web.entry_forms import (FORMS_BY_ID, INLINE_CHOICES, NOT_STATES, clock_time
                              medication_data)
 from web.page_errors import STORE_FULL, SessionExpired, error_detail, local_path, resume_path
 from web.sun import is_dark
-from web.view_model import (TABS, rit_rows, header_model, medication_buttons, register_filters, seh_namer,
+from web.view_model import (TABS, rit_rows, header_model, medication_buttons, register_filters,
                              standing, tab_model)
 
 HERE = Path(__file__).parent

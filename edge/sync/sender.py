@@ -70,7 +70,7 @@ class MqttSync:
         self.dead_letters = DeadLetterBook(store.dead_letter, store.dead_letter_count, log)
         self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
         self.messages = MessageChannel(store, self.vehicle_id, lambda t, p: self.client.publish(t, p, qos=1),
-                                       self._dead_letter)
+                                       self.dead_letters.add)
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> MqttSync:
@@ -187,7 +187,7 @@ class MqttSync:
             status = seh_status.parse_status(message.payload, seh_id)
         except seh_status.StatusError as exc:
             log.warning("refused a status from %s: %s", (seh_id or "?")[:64], exc.reason)
-            self._dead_letter(message.topic, message.payload, exc.reason)
+            self.dead_letters.add(message.topic, message.payload, exc.reason)
             return
         try:
             changed = seh_status_inbox.keep(self.store, status)

@@ -92,7 +92,7 @@ def fill_wrong(form: Locator) -> dict[str, str]:
         else:
             value = HUGE_TEXT
         control.fill(value)
-        typed[name] = value
+        typed[name] = control.input_value()  # what the field holds: a maxlength keeps less than was typed
     return typed
 
 
