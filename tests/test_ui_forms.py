@@ -82,3 +82,29 @@ def test_vendored_assets_match_their_pinned_sha256():
     for name, digest in pinned.items():
         assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, name
     assert {p.name for p in VENDOR.glob("*.js")} == set(pinned)  # nothing unpinned beside them
+
+
+def test_a_save_with_javascript_answers_with_the_screen_and_keeps_the_address(chromium, edge_process):  # noqa: F811
+    """htmx saves get the screen itself plus HX-Push-Url (one round trip less); plain POSTs 303."""
+    edge = edge_process()
+    client, token = _signed_in_client(edge)
+    made = client.post("/ritten", data={"csrf": token, "urgency": "A2", "destination_seh": "seh-umcu"})
+    rit_id = made.headers["location"].split("/rits/")[1].split("?")[0]
+    form = {"csrf": token, "drug": "fentanyl", "dose": "50", "unit": "ug", "route": "iv"}
+    plain = client.post(f"/rits/{rit_id}/medicatie?tab=medicatie", data=form, follow_redirects=False)
+    assert plain.status_code == 303 and plain.headers["location"].startswith(f"/rits/{rit_id}?tab=medicatie&melding=")
+    boosted = client.post(f"/rits/{rit_id}/medicatie?tab=medicatie", data=form | {"herhaal": "1"},
+                          headers={"HX-Request": "true"}, follow_redirects=False)
+    assert boosted.status_code == 200, boosted.status_code
+    assert boosted.headers["HX-Push-Url"].startswith(f"/rits/{rit_id}?tab=medicatie&melding=")
+    assert "Opgeslagen" in boosted.text
+
+    # In the browser: the address after a save is the screen's, so a reload shows the same screen.
+    page = chromium.new_page(viewport=TABLET)
+    sign_in(page, edge.base_url)
+    rit_id = new_rit(page)
+    save_abcde(page, "A", "vrij")
+    assert f"/rits/{rit_id}?tab=abcde&melding=" in page.url, page.url
+    page.reload()
+    expect(page.locator("form[data-letter=A] + ul .regel")).to_have_count(1)
+    page.close()
