@@ -184,11 +184,15 @@ def cmd_seh(args: argparse.Namespace) -> int:
     access = SehAccess(store, settings.shift_hours, settings.api_tokens, settings.display_tokens,
                        settings.proxy_user_header, settings.trusted_proxies)
     status_api, keeper, poller = _seh_status(settings, store, access)
+    from ritlink.gc_policy import TimedFullCollection
+
+    collector = TimedFullCollection()
     app = create_app(store, receiver.health, receiver.mark_read, live_for=receiver.live_for,
-                     status_extra=receiver.status, seh_name=settings.name or settings.seh_id, routers=[fhir_api, status_api],
+                     status_extra=lambda: {**receiver.status(), "gc": collector.status()}, seh_name=settings.name or settings.seh_id, routers=[fhir_api, status_api],
                      board_recent_minutes=settings.board_recent_minutes,
                      access=access, trusted_hosts=settings.trusted_hosts, max_body_bytes=settings.max_body_bytes,
                      messages=messages)
+    collector.start()  # after the imports: no full-collection stalls under load (gc_policy.py)
     try:
         _run_http(app, settings.http_host, settings.http_port, receiver.mqtt_alive)
     finally:
