@@ -110,49 +110,18 @@ class SehMessages:
                 row = {"msg_id": msg_id, "rit_id": "?", "seh_id": self.seh_id, "vehicle_id": ids[1], "seq": 1}
                 self._send_receipt(row, "rejected", exc.reason)
             return
-        data = incoming.data
-        if incoming.kind == "receipt":
-            sent = next(iter(self.store.query(wire.BY_ID_SQL, [data["msg_id"]])), None)
-            if problem := wire.receipt_problem(sent, data, wire.TO_VEHICLE):
-                log.warning("ignored a message receipt: %s", problem)
-                self.dead_letter(topic, payload, problem)
-                return
-            with self.store.write(durable=data["receipt"] != "delivered") as db:
-                db.execute(wire.RECEIPT_SQL[data["receipt"]],
-                           wire.receipt_params(data["receipt"], data["msg_id"], utc_now(), data["reason"]))
-            log.info("message %s seq %d: %s", data["msg_id"], data["seq"], data["receipt"])
-            return
-        with self.store.write() as db:
-            db.execute(wire.INSERT_INCOMING_SQL, [*(data[k] for k in wire.COLUMNS), utc_now()])
-            stored = next(iter(db.query(wire.BY_ID_SQL, [data["msg_id"]])), None)
-        if problem := wire.incoming_problem(stored, data):
-            log.warning("refused message %s seq %d: %s", data["msg_id"], data["seq"], problem)
-            self.dead_letter(topic, payload, problem)
-            self._send_receipt(data, "rejected", problem)
-            return
-        log.info("message %s seq %d for rit %s from %s", data["msg_id"], data["seq"], data["rit_id"],
-                 data["vehicle_id"])
-        self._send_receipt(data, "delivered")
-        if stored["read_at"]:
-            self._send_receipt(data, "read")
+        wire.take_incoming(self.store, incoming, wire.TO_VEHICLE, topic, payload, self.dead_letter,
+                           self._send_receipt, utc_now())
 
     def _send_receipt(self, row: dict[str, Any], kind: str, reason: str | None = None) -> None:
         self.publish(wire.to_vehicle_topic(row["vehicle_id"], self.seh_id),
                      wire.receipt_payload(row, kind, utc_now(), reason))
 
     def tick(self) -> None:
-        due = self.store.query(wire.DUE_SQL, [wire.TO_VEHICLE, f"-{wire.RESEND_S} seconds"])
-        due += self.store.query(wire.UNREAD_POLL_SQL, [wire.TO_VEHICLE, f"-{wire.READ_POLL_S} seconds"])
-        for row in due:
-            if row["seh_id"] != self.seh_id:
-                continue
-            self.publish(wire.to_vehicle_topic(row["vehicle_id"], self.seh_id), wire.message_payload(row))
-            with self.store.write(durable=False) as db:
-                db.execute(wire.PUBLISHED_SQL, [utc_now(), row["msg_id"]])
-        for row in self.store.query(wire.TO_ANNOUNCE_SQL, [wire.TO_SEH]):
-            self._send_receipt(row, "read")
-            with self.store.write(durable=False) as db:
-                db.execute(wire.ANNOUNCED_SQL, [row["msg_id"]])
+        wire.resend_and_announce(
+            self.store, wire.TO_VEHICLE, wire.TO_SEH,
+            lambda row: self.publish(wire.to_vehicle_topic(row["vehicle_id"], self.seh_id), wire.message_payload(row)),
+            lambda row: self._send_receipt(row, "read"), utc_now, keep=lambda row: row["seh_id"] == self.seh_id)
 
 
 def _words(reason: str, max_length: int) -> str:

@@ -40,36 +40,8 @@ class MessageChannel:
             self.dead_letter(topic, payload, exc.reason)
             self._answer_refused(topic, payload, exc.reason)
             return
-        if incoming.kind == "receipt":
-            self._receipt(topic, payload, incoming.data)
-        else:
-            self._message(topic, payload, incoming.data)
-
-    def _message(self, topic: str, payload: bytes, data: dict[str, Any]) -> None:
-        with self.store.write() as db:
-            db.execute(wire.INSERT_INCOMING_SQL, [*(data[k] for k in wire.COLUMNS), utc_now()])
-            stored = next(iter(db.query(wire.BY_ID_SQL, [data["msg_id"]])), None)
-        problem = wire.incoming_problem(stored, data)
-        if problem:
-            log.warning("refused message %s seq %d: %s", data["msg_id"], data["seq"], problem)
-            self.dead_letter(topic, payload, problem)
-            self._send_receipt(data, "rejected", problem)
-            return
-        log.info("message %s seq %d for rit %s from %s", data["msg_id"], data["seq"], data["rit_id"], data["seh_id"])
-        self._send_receipt(data, "delivered")
-        if stored["read_at"]:
-            self._send_receipt(data, "read")
-
-    def _receipt(self, topic: str, payload: bytes, data: dict[str, Any]) -> None:
-        sent = next(iter(self.store.query(wire.BY_ID_SQL, [data["msg_id"]])), None)
-        if problem := wire.receipt_problem(sent, data, wire.TO_SEH):
-            log.warning("ignored a message receipt: %s", problem)
-            self.dead_letter(topic, payload, problem)
-            return
-        with self.store.write(durable=data["receipt"] != "delivered") as db:
-            db.execute(wire.RECEIPT_SQL[data["receipt"]],
-                       wire.receipt_params(data["receipt"], data["msg_id"], utc_now(), data["reason"]))
-        log.info("message %s seq %d: %s", data["msg_id"], data["seq"], data["receipt"])
+        wire.take_incoming(self.store, incoming, wire.TO_SEH, topic, payload, self.dead_letter, self._send_receipt,
+                           utc_now())
 
     def _answer_refused(self, topic: str, payload: bytes, reason: str) -> None:
         """Refused messages from the SEH are answered ``rejected`` (it stops resending)."""
@@ -86,13 +58,7 @@ class MessageChannel:
 
     # -- outgoing (sender thread, while connected) ------------------------------------------
     def tick(self) -> None:
-        due = self.store.query(wire.DUE_SQL, [wire.TO_SEH, f"-{wire.RESEND_S} seconds"])
-        due += self.store.query(wire.UNREAD_POLL_SQL, [wire.TO_SEH, f"-{wire.READ_POLL_S} seconds"])
-        for row in due:
-            self.publish(wire.to_seh_topic(row["seh_id"], self.vehicle_id), wire.message_payload(row))
-            with self.store.write(durable=False) as db:
-                db.execute(wire.PUBLISHED_SQL, [utc_now(), row["msg_id"]])
-        for row in self.store.query(wire.TO_ANNOUNCE_SQL, [wire.TO_VEHICLE]):
-            self._send_receipt(row, "read")
-            with self.store.write(durable=False) as db:
-                db.execute(wire.ANNOUNCED_SQL, [row["msg_id"]])
+        wire.resend_and_announce(
+            self.store, wire.TO_SEH, wire.TO_VEHICLE,
+            lambda row: self.publish(wire.to_seh_topic(row["seh_id"], self.vehicle_id), wire.message_payload(row)),
+            lambda row: self._send_receipt(row, "read"), utc_now)
