@@ -94,6 +94,9 @@ def _check_port(port: int | None, what: str) -> str | None:
     return None
 
 
+GRACEFUL_SHUTDOWN_S = 3
+
+
 def _run_http(app, host: str, port: int, healthy=lambda: True) -> None:
     """``healthy()`` False (e.g. the MQTT thread is gone) stops the systemd watchdog pings."""
     import asyncio
@@ -102,7 +105,10 @@ def _run_http(app, host: str, port: int, healthy=lambda: True) -> None:
 
     from edge.ops.sd_notify import Notifier, supervise
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    # Live streams (SSE) never end by themselves: without a limit a SIGTERM would wait for every
+    # open tablet page or wall board to leave, i.e. until systemd's stop timeout and a SIGKILL.
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
+                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     server = uvicorn.Server(config)
     # uvicorn re-raises SIGINT/SIGTERM once it has shut down; with Python's default handlers
     # that would end the process before the callers' cleanup (runtime.stop(), store close).

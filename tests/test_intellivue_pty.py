@@ -74,8 +74,7 @@ def test_cable_pull_shows_disconnected_within_3_s_and_replug_resumes(pty_device)
     assert after == sim.monitor.sent[sent_before : sent_before + len(after)]
 
 
-@pytest.mark.serial
-@pytest.mark.slow
+@pytest.mark.slow  # mostly waiting, with wide margins (3 s keep-alives, 10 s timeout): runs in the parallel pass
 def test_sixty_seconds_of_polling_across_keepalive_periods(pty_device):
     """The acceptance run with the driver's defaults: one association for >= 60 s of 1 Hz polls
     while the monitor's 10 s association timeout passes six times and a keep-alive goes out
