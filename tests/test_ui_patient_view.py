@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from tests.harness.form_probe import Taps, save
 from simulators.processes import AUTH_HEADERS
-from tests.harness.ui_browser import BOARD, TABLET, chromium, new_rit, open_tab, sign_in  # noqa: F401
+from tests.harness.ui_browser import BOARD, TABLET, box_of, chromium, new_rit, open_tab, sign_in  # noqa: F401
 from tests.harness.waiting import wait_until
 
 STABLE_TAP_BUDGET = 20
@@ -175,8 +175,8 @@ def test_withdraw_is_two_taps_and_keeps_16_px_from_the_next_entry(chromium, edge
     taps.count = 0
     taps.click(first.locator("summary"))  # tap 1: open
     withdraw = first.locator("form[data-form^=intrekken] button").last
-    below = second.locator("summary").bounding_box()
-    gap = below["y"] - (withdraw.bounding_box()["y"] + withdraw.bounding_box()["height"])
+    below, above = box_of(second.locator("summary")), box_of(withdraw)
+    gap = below["y"] - (above["y"] + above["height"])
     assert gap >= 16, f"only {gap:.0f} px between a withdraw button and the next entry's control"
     save(taps, first.locator("button:has-text('verkeerd ingevoerd')"))  # tap 2: the reason
     assert taps.count == 2

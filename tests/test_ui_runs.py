@@ -14,7 +14,7 @@ from tests.harness import form_probe
 from tests.harness.form_probe import Taps
 from tests.harness.raw_text import raw_words
 from simulators.processes import AUTH_HEADERS
-from tests.harness.ui_browser import BOARD, TABLET, chromium, sign_in  # noqa: F401
+from tests.harness.ui_browser import BOARD, TABLET, box_of, chromium, sign_in  # noqa: F401
 from tests.harness.waiting import wait_until
 
 STEMI_TAP_BUDGET = 45
@@ -239,7 +239,7 @@ def test_trauma_run_unidentified_then_identified(chromium, broker, edge_process,
     assert board.locator(".regel.gecorrigeerd").count() >= 1  # the unidentified start, struck through
     # The first screen (1920x1080, no scrolling) is the handover in ATMIST order.
     first_screen = board.locator("#overdracht-samenvatting")
-    box = first_screen.bounding_box()
+    box = box_of(first_screen)
     assert box["y"] + box["height"] <= BOARD["height"], "the handover summary needs scrolling"
     summary = first_screen.inner_text()
     for shown in ("K. Visser, man, ca. 30 jaar", "verkeersongeval motor/scooter", "open fractuur",

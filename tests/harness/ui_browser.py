@@ -88,3 +88,14 @@ def save_abcde(page: Page, letter: str, value: str, text: str = "") -> None:
 
 def sync_words(page: Page) -> str:
     return page.locator("#sync").inner_text()
+
+
+def box_of(locator, attempts: int = 20) -> dict:
+    """The element's bounding box once it is laid out. A page that refreshes itself (the SEH's
+    live pages swap on every change) can be between two renders for a moment: ask again."""
+    for _ in range(attempts):
+        locator.wait_for(state="visible", timeout=5000)
+        box = locator.bounding_box()
+        if box is not None:
+            return box
+    raise AssertionError(f"{locator} never had a bounding box")
