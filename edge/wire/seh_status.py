@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edge.wire import safe_json
+from edge.wire.contract import TOPIC_ROOT
 
 SCHEMA = "ritlink.seh-status/1"
-TOPIC_ROOT = "ritlink/v1"
 STATES = ("open", "druk", "seh-stop")
 UNKNOWN = "onbekend"
 STATE_WORDS = {"open": "open", "druk": "druk", "seh-stop": "SEH-stop", UNKNOWN: "onbekend"}
