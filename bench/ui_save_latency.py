@@ -5,8 +5,8 @@ Two figures, each beside a baseline timed the same way in the same run:
 
 - **in the page** (the crew's view, the target's figure): from the button's `click` (the finger
   lifts, the save starts) to the first animation frame after the new entry is in the document
-  (a MutationObserver notes the entry, `requestAnimationFrame` the frame). Baseline: the page fetching a small
-  static file from the same server (one HTTP round trip, no form work).
+  (a MutationObserver notes the entry, `requestAnimationFrame` the frame). Baseline: the page
+  fetching a small static file from the same server (one HTTP round trip, no form work).
 - **from the test driver** (an upper bound): Playwright's `click()` until a `raf`-polled
   check sees the entry. This adds the automation protocol's own round trips and its
   actionability checks (tens of ms on 2 cores) that no crew member's finger pays.

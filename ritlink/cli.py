@@ -194,7 +194,8 @@ def cmd_seh(args: argparse.Namespace) -> int:
 
     collector = TimedFullCollection()
     app = create_app(store, receiver.health, receiver.mark_read, live_for=receiver.live_for,
-                     status_extra=lambda: {**receiver.status(), "gc": collector.status()}, seh_name=settings.name or settings.seh_id, routers=[fhir_api, status_api],
+                     status_extra=lambda: {**receiver.status(), "gc": collector.status()},
+                     seh_name=settings.name or settings.seh_id, routers=[fhir_api, status_api],
                      board_recent_minutes=settings.board_recent_minutes,
                      access=access, trusted_hosts=settings.trusted_hosts, max_body_bytes=settings.max_body_bytes,
                      messages=messages)

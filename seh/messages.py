@@ -17,6 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from edge.wire import messages as wire
+from edge.wire import messages_exchange as exchange
 from edge.wire.contract import new_id, utc_now
 
 log = logging.getLogger("ritlink.seh.messages")
@@ -110,7 +111,7 @@ class SehMessages:
                 row = {"msg_id": msg_id, "rit_id": "?", "seh_id": self.seh_id, "vehicle_id": ids[1], "seq": 1}
                 self._send_receipt(row, "rejected", exc.reason)
             return
-        wire.take_incoming(self.store, incoming, wire.TO_VEHICLE, topic, payload, self.dead_letter,
+        exchange.take_incoming(self.store, incoming, wire.TO_VEHICLE, topic, payload, self.dead_letter,
                            self._send_receipt, utc_now())
 
     def _send_receipt(self, row: dict[str, Any], kind: str, reason: str | None = None) -> None:
@@ -118,7 +119,7 @@ class SehMessages:
                      wire.receipt_payload(row, kind, utc_now(), reason))
 
     def tick(self) -> None:
-        wire.resend_and_announce(
+        exchange.resend_and_announce(
             self.store, wire.TO_VEHICLE, wire.TO_SEH,
             lambda row: self.publish(wire.to_vehicle_topic(row["vehicle_id"], self.seh_id), wire.message_payload(row)),
             lambda row: self._send_receipt(row, "read"), utc_now, keep=lambda row: row["seh_id"] == self.seh_id)

@@ -10,23 +10,19 @@ from playwright.sync_api import expect
 from edge.form.entries import CLIENT_KINDS
 from simulators.processes import AUTH_HEADERS
 from tests.harness.form_probe import fill_right, open_form, probe_forms, submit
-from tests.harness.ui_browser import BOARD, TABLET, chromium, new_rit, sign_in  # noqa: F401
+from tests.harness.ui_browser import BOARD, TABLET, chromium, form_tab_links, new_rit, sign_in  # noqa: F401
 from tests.harness.waiting import wait_until
 
 
-def tab_links(page) -> list[str]:
-    links = page.locator("nav.tabs a:not([data-berichten])")
-    return [links.nth(i).get_attribute("href") for i in range(links.count())]
-
-
-def test_every_kind_recorded_on_the_tablet_is_on_the_seh_rit_page(chromium, broker, edge_process, seh_process):  # noqa: F811
+def test_every_kind_recorded_on_the_tablet_is_on_the_seh_rit_page(chromium, broker, edge_process,  # noqa: F811
+                                                                     seh_process):
     seh = seh_process()
     edge = edge_process()
     tablet = chromium.new_page(viewport=TABLET)
     sign_in(tablet, edge.base_url)
     rit_id = new_rit(tablet)
     recorded: set[str] = set()
-    for href in tab_links(tablet):
+    for _name, href in form_tab_links(tablet):
         tablet.goto(edge.base_url + href)
         for _ in range(40):  # bounded: each round records one kind not yet recorded on this tab
             todo = [f for f in probe_forms(tablet)

@@ -14,15 +14,9 @@ from playwright.sync_api import expect
 
 from edge.form.entries import CLIENT_KINDS
 from tests.harness.form_probe import fill_right, fill_wrong, form_identity, open_form, probe_forms, submit
-from tests.harness.ui_browser import TABLET, chromium, new_rit, sign_in  # noqa: F401
+from tests.harness.ui_browser import TABLET, chromium, form_tab_links, new_rit, sign_in  # noqa: F401
 
 ENTRY_COUNT = "li.regel, .waarde-tijd"
-
-
-def tab_links(page) -> list[tuple[str, str]]:
-    """The form tabs; the Berichten page is not a form tab (test_messages_ui probes its refusals)."""
-    links = page.locator("nav.tabs a:not([data-berichten])")
-    return [(links.nth(i).inner_text(), links.nth(i).get_attribute("href")) for i in range(links.count())]
 
 
 def test_every_form_shows_its_refusal_keeps_the_typing_and_then_saves(chromium, edge_process):  # noqa: F811
@@ -31,7 +25,7 @@ def test_every_form_shows_its_refusal_keeps_the_typing_and_then_saves(chromium, 
     sign_in(page, edge.base_url)
     new_rit(page)
     probed: list[str] = []
-    for name, href in tab_links(page):
+    for name, href in form_tab_links(page):
         page.goto(edge.base_url + href)
         seen_here: set[str] = set()
         while True:  # a save can add forms (a correction form per entry): crawl again after each
@@ -74,7 +68,7 @@ def test_every_client_entry_kind_has_a_form_on_the_tablet(chromium, edge_process
     sign_in(page, edge.base_url)
     new_rit(page)
     on_screen: dict[str, str] = {}
-    for name, href in tab_links(page):
+    for name, href in form_tab_links(page):
         page.goto(edge.base_url + href)
         kinds = page.locator("main form[data-kind]").evaluate_all("fs => fs.map(f => f.dataset.kind)")
         on_screen.update({kind: name for kind in kinds})

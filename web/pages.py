@@ -156,7 +156,7 @@ def pages_router(service: EdgeService) -> APIRouter:
         if request.headers.get("HX-Request") == "true":
             # htmx (the tablet with JS): answer with the screen itself and let htmx put its address
             # in the history, as the redirect would; one round trip less per save. Without JS: 303.
-            page = rit_page(request, crew, rit_id, tab if tab in dict(TABS) else "abcde", note=note)
+            page = rit_page(request, crew, rit_id, tab, note=note)
             page.headers["HX-Push-Url"] = screen_url(rit_id, tab, note)
             return page
         return back(rit_id, tab, note)

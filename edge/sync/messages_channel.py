@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edge.wire import messages as wire
+from edge.wire import messages_exchange as exchange
 from edge.wire.contract import utc_now
 
 log = logging.getLogger("ritlink.messages")
@@ -40,7 +41,7 @@ class MessageChannel:
             self.dead_letter(topic, payload, exc.reason)
             self._answer_refused(topic, payload, exc.reason)
             return
-        wire.take_incoming(self.store, incoming, wire.TO_SEH, topic, payload, self.dead_letter, self._send_receipt,
+        exchange.take_incoming(self.store, incoming, wire.TO_SEH, topic, payload, self.dead_letter, self._send_receipt,
                            utc_now())
 
     def _answer_refused(self, topic: str, payload: bytes, reason: str) -> None:
@@ -58,7 +59,7 @@ class MessageChannel:
 
     # -- outgoing (sender thread, while connected) ------------------------------------------
     def tick(self) -> None:
-        wire.resend_and_announce(
+        exchange.resend_and_announce(
             self.store, wire.TO_SEH, wire.TO_VEHICLE,
             lambda row: self.publish(wire.to_seh_topic(row["seh_id"], self.vehicle_id), wire.message_payload(row)),
             lambda row: self._send_receipt(row, "read"), utc_now)

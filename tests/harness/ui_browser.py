@@ -86,6 +86,13 @@ def save_abcde(page: Page, letter: str, value: str, text: str = "") -> None:
     page.wait_for_selector(".bericht:has-text('Opgeslagen')")
 
 
+def form_tab_links(page: Page) -> list[tuple[str, str]]:
+    """(name, href) of the rit screen's form tabs; the Berichten page is not a form tab
+    (test_messages_ui probes its refusals)."""
+    links = page.locator("nav.tabs a:not([data-berichten])")
+    return [(links.nth(i).inner_text(), links.nth(i).get_attribute("href")) for i in range(links.count())]
+
+
 def sync_words(page: Page) -> str:
     return page.locator("#sync").inner_text()
 
