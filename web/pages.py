@@ -110,8 +110,10 @@ def pages_router(service: EdgeService) -> APIRouter:
         return crew, fields, key
 
     def screen_url(rit_id: str, tab: str, note: str = "") -> str:
+        """The rit screen's address for a redirect or HX-Push-Url: the tab comes from the query
+        string, so only a known one goes into a header (no CR/LF, no 5 KB echo)."""
         suffix = f"&melding={quote(note)}" if note else ""
-        return f"/rits/{rit_id}?tab={tab}{suffix}"
+        return f"/rits/{quote(rit_id)}?tab={tab if tab in dict(TABS) else 'abcde'}{suffix}"
 
     def back(rit_id: str, tab: str, note: str = "") -> RedirectResponse:
         return RedirectResponse(screen_url(rit_id, tab, note), status_code=303)
