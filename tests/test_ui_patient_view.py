@@ -17,8 +17,8 @@ STABLE_TAP_BUDGET = 20
 
 
 def in_top(page: Page, locator, pixels: int = 120) -> bool:
-    box = locator.bounding_box()
-    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= pixels
+    box = box_of(locator)  # the header is swapped in place every second: ask again between renders
+    return box["y"] >= 0 and box["y"] + box["height"] <= pixels
 
 
 def test_trauma_header_shows_recorded_values_scores_and_risk(chromium, monitor, edge_process):  # noqa: F811
