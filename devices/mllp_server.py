@@ -41,6 +41,9 @@ class MllpServer:
         self._on_activity = on_activity
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        # Held while a state is computed *and* reported, so two threads (accept, a closing
+        # connection) can never deliver "connected"/"disconnected" in the wrong order.
+        self._state_lock = threading.Lock()
         self._connections: dict[socket.socket, Hl7Decoder] = {}
         self._closed_counters: dict[str, int] = {}
         self._listener = socket.create_server((host, port))
@@ -77,13 +80,14 @@ class MllpServer:
                 _close_quietly(conn)
 
     def _set_state(self) -> None:
-        with self._lock:
-            state = "connected" if self._connections else "disconnected"
-            changed = state != self.state
-            self.state = state
-        if changed:
-            log.info("device %s %s", self.device_id, state)
-            self._on_state(state)
+        with self._state_lock:
+            with self._lock:
+                state = "connected" if self._connections else "disconnected"
+                changed = state != self.state
+                self.state = state
+            if changed:
+                log.info("device %s %s", self.device_id, state)
+                self._on_state(state)
 
     def _accept_loop(self) -> None:
         while not self._stop.is_set():
@@ -101,9 +105,10 @@ class MllpServer:
             if full:
                 _close_quietly(conn)
                 continue
+            # "connected" is reported before the connection's first value can be handed on.
+            self._set_state()
             threading.Thread(target=self._serve, args=(conn,), name=f"mllp-conn-{self.device_id}",
                              daemon=True).start()
-            self._set_state()
 
     def _serve(self, conn: socket.socket) -> None:
         decoder = self._connections[conn]
