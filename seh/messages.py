@@ -49,7 +49,7 @@ class SehMessages:
         try:
             text = wire.clean_text(text, self.max_length)
         except wire.MessageError as exc:
-            raise MessageRefused(_words(exc.reason, self.max_length)) from None
+            raise MessageRefused(wire.refusal_words(exc.reason, self.max_length)) from None
         rit = self.store.rit(rit_id)
         if rit is None:
             raise KeyError(rit_id)
@@ -123,11 +123,3 @@ class SehMessages:
             self.store, wire.TO_VEHICLE, wire.TO_SEH,
             lambda row: self.publish(wire.to_vehicle_topic(row["vehicle_id"], self.seh_id), wire.message_payload(row)),
             lambda row: self._send_receipt(row, "read"), utc_now, keep=lambda row: row["seh_id"] == self.seh_id)
-
-
-def _words(reason: str, max_length: int) -> str:
-    if "leeg" in reason:
-        return "Leeg bericht: typ een tekst of kies een standaardbericht."
-    if "langer" in reason:
-        return f"Bericht te lang: ten hoogste {max_length} tekens."
-    return "Dit bericht bevat tekens die niet verstuurd kunnen worden."

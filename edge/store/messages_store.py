@@ -54,7 +54,7 @@ class MessageDesk:
         try:
             text = wire.clean_text(text, self.settings.message_max_length)
         except wire.MessageError as exc:
-            raise MessageRefused(_words(exc.reason, self.settings.message_max_length)) from None
+            raise MessageRefused(wire.refusal_words(exc.reason, self.settings.message_max_length)) from None
         if self.store.space_left() < self.settings.store_reserve_mb * 2**20:
             raise StoreFullError("Opslag vol: dit bericht is NIET opgeslagen.")
         seh_id = self.store.rit(rit_id)["destination_seh"]
@@ -102,11 +102,3 @@ class MessageDesk:
             audit.append(db, actor, rit_id, "bericht.read", {"seqs": [r["seq"] for r in shown]})
         self.on_write()
         return len(shown)
-
-
-def _words(reason: str, max_length: int) -> str:
-    if "leeg" in reason:
-        return "Leeg bericht: typ een tekst of kies een standaardbericht."
-    if "langer" in reason:
-        return f"Bericht te lang: ten hoogste {max_length} tekens."
-    return "Dit bericht bevat tekens die niet verstuurd kunnen worden."

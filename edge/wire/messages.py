@@ -112,6 +112,15 @@ def clean_text(text: Any, max_length: int = MAX_TEXT) -> str:
     return text
 
 
+def refusal_words(reason: str, max_length: int) -> str:
+    """What the person typing is told when ``clean_text`` refuses (same words at both ends)."""
+    if "leeg" in reason:
+        return "Leeg bericht: typ een tekst of kies een standaardbericht."
+    if "langer" in reason:
+        return f"Bericht te lang: ten hoogste {max_length} tekens."
+    return "Dit bericht bevat tekens die niet verstuurd kunnen worden."
+
+
 # -- payloads -----------------------------------------------------------------------------
 def message_payload(row: dict[str, Any]) -> bytes:
     body = {"schema": SCHEMA, "type": "message", **{k: row[k] for k in COLUMNS}}
