@@ -51,7 +51,11 @@ def run_demo(edge_port: int, seh_port: int, broker_port: int, data_dir: Path | N
         f'pin_hash = "{PIN_HASH}"\n'  # the demo's shift PIN, 12345
         # The shipped city route ends at this SEH's ambulance entrance (its geofence: 150 m).
         '[[sehs]]\nid = "seh-umcu"\nname = "SEH UMC Utrecht"\nphone = "088-755 5555"\n'
-        "lat = 52.0862\nlon = 5.1797\ngeofence_m = 150\n" + token
+        "lat = 52.0862\nlon = 5.1797\ngeofence_m = 150\n"
+        # A second SEH in the region (no receiver in the demo): the destination choice shows it
+        # with status "onbekend" and its driving ETA.
+        '[[sehs]]\nid = "seh-antonius"\nname = "SEH St. Antonius Nieuwegein"\nphone = "088-320 3000"\n'
+        "lat = 52.0370\nlon = 5.0930\ngeofence_m = 150\n" + token
     )
     logs = open(data_dir / "demo.log", "ab")
     children = []

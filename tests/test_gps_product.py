@@ -20,9 +20,10 @@ from playwright.sync_api import expect
 
 from edge.wire.contract import live_topic
 from tests.harness.gps_rig import INCIDENT, LOCATED_SEHS, SEH_UMCU, write_short_route
+from simulators.processes import AUTH_HEADERS
 from tests.harness.mqtt import TestClient
 from tests.harness.procs import RitlinkProcess, child_env, ritlink_cmd, write_toml
-from tests.harness.ui_browser import TABLET, chromium, new_rit, open_tab, sign_in  # noqa: F401
+from tests.harness.ui_browser import BOARD, TABLET, chromium, new_rit, open_tab, sign_in  # noqa: F401
 from tests.harness.waiting import wait_until
 
 RATE = 10
@@ -165,10 +166,11 @@ def test_the_eta_reaches_the_seh_while_driving_straight_at_it(tmp_path, broker, 
     assert edge.get("/api/v1/position").json()["counters"]["form_updates"] >= 2
 
 
-def test_the_destination_choice_shows_the_driving_eta_to_each_seh_once_the_position_is_known(
-        chromium, gps_edge, gps_sim):  # noqa: F811
-    """The crew choosing or changing a destination sees, beside each SEH, when they would be there."""
-    edge = gps_edge
+def test_the_driving_eta_is_beside_each_seh_in_the_choice_and_on_top_of_the_seh_rit_page(
+        chromium, seh_process, gps_edge, gps_sim):  # noqa: F811
+    """The crew choosing or changing a destination sees, beside each SEH, when they would be
+    there; once announced, the SEH nurse sees the ambulance and its arrival atop the handover."""
+    seh, edge = seh_process(), gps_edge
     tablet = chromium.new_page(viewport=TABLET)
     sign_in(tablet, edge.base_url)
     umcu, antonius = (tablet.locator(f"#seh-status-{seh['id']}") for seh in LOCATED_SEHS)
@@ -179,9 +181,17 @@ def test_the_destination_choice_shows_the_driving_eta_to_each_seh_once_the_posit
     eta_text = re.compile(r"aankomst \d\d:\d\d \(\d+ min rijden\)")
     for line in (umcu, antonius):  # the new-rit choice refreshes itself every second
         expect(line.locator("[data-eta]")).to_contain_text(eta_text, timeout=15_000)
-    new_rit(tablet)  # to SEH UMC Utrecht
+    rit_id = new_rit(tablet)  # to SEH UMC Utrecht
     open_tab(tablet, "Overdracht")  # changing the destination offers the others, with their ETA
     expect(antonius.locator("[data-eta]")).to_contain_text(eta_text)
     shown_min = int(re.search(r"\((\d+) min", antonius.locator("[data-eta]").inner_text()).group(1))
     eta_s = edge.get("/api/v1/position").json()["eta"]["seh-antonius"]["seconds"]
     assert abs(shown_min - eta_s / 60) <= 2  # the same estimate (it moves while the route plays)
+
+    tablet.click("a:has-text('Vooraankondigen')")
+    tablet.click("button:has-text('Ja, vooraankondigen')")
+    wait_until(lambda: seh.get(f"/api/v1/rits/{rit_id}").status_code == 200, 10, what="the vooraankondiging")
+    nurse = chromium.new_page(viewport=BOARD, extra_http_headers=AUTH_HEADERS)
+    nurse.goto(f"{seh.base_url}/rits/{rit_id}")
+    expect(nurse.locator("#overdracht-samenvatting [data-aankomst]")).to_contain_text(
+        re.compile(r"ambu-01 · aankomst (over \d+ min|nu verwacht) · \d\d:\d\d"))
