@@ -73,6 +73,10 @@ def test_live_values_belong_to_the_active_rit_only(chromium, broker, monitor, ed
     second = new_rit(page, urgency="A2")  # ticks "de nieuwe rit wordt de actieve rit"
     announce()
     expect(page.locator(".tegel[data-code]").first).to_be_visible(timeout=5000)
+    page.goto(edge.base_url + "/")  # the list names the active rit, in words with spaces around them
+    expect(page.locator(f"a[href='/rits/{second}']")).to_contain_text(" · actief · ")
+    assert page.locator(f"a[href='/rits/{second}'] b:text-is('actief')").evaluate(GAP_BEFORE) >= 3  # px, drawn
+    assert " actief" not in page.locator(f"a[href='/rits/{first}']").inner_text()
     page.goto(f"{edge.base_url}/rits/{first}")
     expect(page.locator("[data-niet-actief]")).to_be_visible()
     assert page.locator(".tegel[data-code]").count() == 0
@@ -89,6 +93,17 @@ def test_live_values_belong_to_the_active_rit_only(chromium, broker, monitor, ed
     assert page.locator(".tegel[data-code]").count() == 0 and page.locator("[data-niet-actief]").count() == 0
     wait_until(lambda: board_live(second) == "—", 15, what="no live values on the cancelled rit")
     wait_until(lambda: "SpO2" in board_live(first), 15, what="the open rit is active again")
+
+
+# Pixels between the end of the "·" before an element and the element: a space, not glued to it
+# (flex items drop the spaces between them, so "·actief·" looked like one word).
+GAP_BEFORE = """(element) => {
+  const text = element.previousSibling;
+  const range = document.createRange();
+  const dot = text.textContent.lastIndexOf("·");
+  range.setStart(text, dot); range.setEnd(text, dot + 1);
+  return element.getBoundingClientRect().left - range.getBoundingClientRect().right;
+}"""
 
 
 def test_same_drug_twice_is_asked_and_totalled(chromium, edge_process):  # noqa: F811
