@@ -63,8 +63,11 @@ def write_toml(path: Path, values: dict, sehs: list[dict] | None = None) -> Path
 class RitlinkProcess(ChildProcess):
     """One ``ritlink serve`` / ``ritlink seh`` process with an HTTP port; restartable."""
 
-    def __init__(self, command: str, config: Path, log_path: Path, port: int | None = None):
+    def __init__(self, command: str, config: Path, log_path: Path, port: int | None = None,
+                 env: dict[str, str] | None = None, cwd: Path | None = None):
+        """``env``/``cwd``: another environment than the checkout's (e.g. an installed wheel)."""
         self.command = command
+        self.env, self.cwd = env, cwd
         self.config = config
         self.port = port or free_port()
         self.log_path = log_path
@@ -78,7 +81,7 @@ class RitlinkProcess(ChildProcess):
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             ritlink_cmd(self.command, "--config", str(self.config), "--port", str(self.port)),
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=child_env(),
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=self.env or child_env(), cwd=self.cwd,
         )
         log.close()
         if not wait_for_port(self.port, timeout):
