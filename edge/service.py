@@ -12,7 +12,7 @@ written; the lifecycle rules live in edge/store/lifecycle.py.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -110,8 +110,12 @@ class EdgeService:
     # -- rits -------------------------------------------------------------------------------
     def create_rit(self, destination_seh: str, urgency: str, *, actor: Actor,
                    melding: dict[str, Any] | None = None, idempotency: IdempotencyKey | None = None,
-                   beside_open_rit: bool = True, seh_stop_reason: str | None = None) -> dict[str, Any]:
-        """``beside_open_rit=False``: refuse while another rit is open (the tablet asks the crew first)."""
+                   beside_open_rit: bool = True, seh_stop_reason: str | None = None,
+                   first_entries: Sequence[tuple[str, EntryData]] = ()) -> dict[str, Any]:
+        """``beside_open_rit=False``: refuse while another rit is open (the tablet asks the crew first).
+        ``first_entries`` (kind, data), e.g. the crew and an unidentified patient, are checked
+        before anything is written and stored with the rit in one transaction: a refused
+        start leaves no rit behind (the crew corrects and taps again)."""
         if self.settings.seh(destination_seh) is None:
             raise DomainError(f"onbekende SEH '{destination_seh}'", field="destination_seh")
         if urgency not in URGENCIES:
@@ -124,6 +128,11 @@ class EdgeService:
         first = [self._entry("melding", stored, actor, now, confirmed=confirmed),
                  self._entry("destination", {"seh_id": destination_seh,
                                              **({"seh_stop_reason": stop_reason} if stop_reason else {})}, actor, now)]
+        for kind, data in first_entries:
+            if kind not in CLIENT_KINDS or not isinstance(data, CLIENT_KINDS[kind]):
+                raise DomainError(f"onbekende soort invoer '{kind}'", "kind")
+            checked, unusual = self._validated(kind, data, False, actor)
+            first.append(self._entry(kind, checked, actor, now, confirmed=unusual))
 
         def op(tx: Tx) -> dict:
             if not beside_open_rit and tx.db.execute(

@@ -234,19 +234,14 @@ def pages_router(service: EdgeService) -> APIRouter:
                 patient = {"unidentified": True, "sex": fields.get("sex") or None,
                            "estimated_age_years": _number(fields.get("estimated_age_years"), "estimated_age_years")}
                 patient = parse_data("patient", {k: v for k, v in patient.items() if v is not None})
+            # The signed-in crew (and an unidentified patient) go on the form with the rit itself.
+            first = [("identification", parse_data("identification", {"crew": [{"name": n} for n in crew.names]}))]
+            if patient is not None:
+                first.append(("patient", patient))
             made = service.create_rit(str(fields.get("destination_seh", "")), str(fields.get("urgency", "")),
                                       actor=crew.actor(request), melding={k: v for k, v in melding.items() if v},
                                       idempotency=key, beside_open_rit=bool(fields.get("ook_nieuw")),
-                                      seh_stop_reason=str(fields.get("seh_stop_reason", "")))
-            # The signed-in crew goes on the form (a replayed key replays this write too).
-            crew_key = IdempotencyKey(key.key + ":crew", key.fingerprint) if key else None
-            service.add_entry(made["rit_id"], "identification",
-                              parse_data("identification", {"crew": [{"name": n} for n in crew.names]}),
-                              actor=crew.actor(request), idempotency=crew_key)
-            if patient is not None:
-                patient_key = IdempotencyKey(key.key + ":patient", key.fingerprint) if key else None
-                service.add_entry(made["rit_id"], "patient", patient, actor=crew.actor(request),
-                                  idempotency=patient_key)
+                                      seh_stop_reason=str(fields.get("seh_stop_reason", "")), first_entries=first)
         except DomainError as exc:
             return list_page(request, crew, error_detail(exc, "nieuw")["message"], status=exc.status)
         except StoreFullError:
