@@ -20,7 +20,8 @@ from edge.store import audit, lifecycle, retention
 from edge.store.audit import Actor
 from edge.config import EdgeSettings
 from edge.store.db import StoreFullError
-from edge.form.entries import CLIENT_KINDS, NOT_STATES, EntryData, TimeData, parse_data, utc_iso, validate
+from edge.form.entries import (CLIENT_KINDS, MOMENT_OUT_OF_RANGE, NOT_STATES, EntryData, TimeData, moment_in_range,
+                                parse_data, utc_iso, validate)
 from edge.errors import DomainError, raise_all
 from edge.form.model import ACTIVE_STATUSES, CANCELLED, CONCEPT, HANDED_OVER, URGENCIES, missing_for_overdracht
 from edge.live.vitals import LiveVitals
@@ -79,6 +80,8 @@ class EdgeService:
             return utc_iso(datetime.now(UTC))
         if value.tzinfo is None:
             raise DomainError("tijdstip zonder UTC-offset", field)
+        if not moment_in_range(value):
+            raise DomainError(MOMENT_OUT_OF_RANGE, field, type="plausibility.impossible")
         if value - datetime.now(UTC) > FUTURE_TOLERANCE:
             raise DomainError("tijdstip ligt in de toekomst", field, type="plausibility.impossible")
         return utc_iso(value)

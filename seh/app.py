@@ -251,17 +251,30 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
                 "dispositions": get_args(Disposition), "theme": theme(request),
                 "reads": access.entries(rit_id, "rit.read_receipt")}
 
-    @app.get("/rits/{rit_id}", response_class=HTMLResponse)
-    def rit_page(request: Request, rit_id: str) -> HTMLResponse:
+    def rit_page_response(request: Request, rit_id: str, refusal: dict | None = None) -> HTMLResponse:
         # Double-submit CSRF token for the feedback form: another site can make the browser
         # post, but it cannot read this cookie to copy it into the form.
         token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
-        context = {**rit_context(request, rit_id, True), "csrf": token,
+        context = {**rit_context(request, rit_id, refusal is None), "csrf": token, "fout": refusal,
                    "message_choices": [*QUICK_REPLIES, *messages.presets] if messages else None,
                    "message_max_length": messages.max_length if messages else 0}
-        response = templates.TemplateResponse(request, "rit.html", context)
+        response = templates.TemplateResponse(request, "rit.html", context, status_code=422 if refusal else 200)
         response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict")
         return response
+
+    @app.get("/rits/{rit_id}", response_class=HTMLResponse)
+    def rit_page(request: Request, rit_id: str) -> HTMLResponse:
+        return rit_page_response(request, rit_id)
+
+    def refused(request: Request, rit_id: str, form_id: str, exc: ValidationError, words: dict[str, str],
+                typed: dict[str, str]) -> HTMLResponse:
+        """The rit page again, 422, the refusal beside the field and what was typed kept."""
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error.get("loc") else ""
+        message = (str(error.get("msg", "")).removeprefix("Value error, ") if error.get("type") == "value_error"
+                   else words.get(field, "klopt niet"))
+        return rit_page_response(request, rit_id, {"form": form_id, "field": field, "message": message,
+                                                   "typed": typed})
 
     @app.get("/rits/{rit_id}/inhoud", response_class=HTMLResponse)
     def rit_body(request: Request, rit_id: str) -> HTMLResponse:
@@ -283,14 +296,19 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     @app.post("/rits/{rit_id}/terugkoppeling")
     def feedback_form(request: Request, rit_id: str, diagnosis: str = Form(""), disposition: str = Form(""),
-                      remarks: str = Form(""), csrf: str = Form("")) -> RedirectResponse:
+                      remarks: str = Form(""), csrf: str = Form("")) -> Response:
         viewer = form_sender(request, csrf)
-        access.log(viewer, rit_id, "feedback.add")
         try:
-            body = FeedbackIn(diagnosis=diagnosis, disposition=disposition, remarks=remarks)
-        except ValidationError:
-            raise HTTPException(422, "vul diagnose en bestemming in") from None
+            body = FeedbackIn(diagnosis=diagnosis.strip(), disposition=disposition, remarks=remarks.strip(),
+                              author=viewer.user[:80] or "seh")
+        except ValidationError as exc:
+            return refused(request, rit_id, "terugkoppeling", exc,
+                           {"diagnosis": "vul de SEH-diagnose in (ten hoogste 500 tekens)",
+                            "disposition": "kies een bestemming uit de lijst",
+                            "remarks": "opmerking te lang (ten hoogste 2000 tekens)"},
+                           {"diagnosis": diagnosis[:500], "remarks": remarks[:2000]})
         add_feedback(rit_id, body)
+        access.log(viewer, rit_id, "feedback.add")
         return RedirectResponse(f"/rits/{rit_id}", status_code=303)
 
     def add_team(rit_id: str, body: TeamActivationIn) -> dict:
@@ -301,12 +319,14 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         return {"msg_id": add_team(rit_id, body)["msg_id"]}
 
     @app.post("/rits/{rit_id}/team-geactiveerd")
-    def team_form(request: Request, rit_id: str, room: str = Form(""), csrf: str = Form("")) -> RedirectResponse:
+    def team_form(request: Request, rit_id: str, room: str = Form(""), csrf: str = Form("")) -> Response:
         viewer = form_sender(request, csrf)
         try:
             body = TeamActivationIn(room=room.strip(), author=viewer.user[:80] or "seh")
-        except ValidationError:
-            raise HTTPException(422, "geef de kamer of bay waar het team klaarstaat") from None
+        except ValidationError as exc:
+            return refused(request, rit_id, "team", exc,
+                           {"room": "geef de kamer of bay waar het team klaarstaat (ten hoogste 100 tekens)"},
+                           {"room": room[:100]})
         add_team(rit_id, body)
         return RedirectResponse(f"/rits/{rit_id}", status_code=303)
 

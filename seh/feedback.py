@@ -11,10 +11,11 @@ import json
 from typing import Any, Literal
 
 import sqlite_utils
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from edge.wire.contract import TOPIC_ROOT, feedback_topic, new_id
 from edge.wire.contract import utc_now
+from edge.wire.safe_text import text_problem
 
 FEEDBACK_SCHEMA = "ritlink.seh-terugkoppeling/1"
 RESEND_S = 10.0
@@ -23,17 +24,28 @@ Disposition = Literal["ontslagen naar huis", "opgenomen verpleegafdeling", "opge
                       "operatie", "overleden", "anders"]
 
 
-class FeedbackIn(BaseModel):
+class _TypedText(BaseModel):
+    """A form or API body of text a person typed: refused when it holds what the vehicle's
+    side refuses (edge/wire/safe_text.py), before it is stored and sent."""
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        if isinstance(value, str) and (words := text_problem(value)):
+            raise ValueError(words)
+        return value
+
+
+class FeedbackIn(_TypedText):
     diagnosis: str = Field(min_length=1, max_length=500, description="SEH-diagnose")
     disposition: Disposition = Field(description="bestemming na de SEH")
     remarks: str = Field(default="", max_length=2000)
     author: str = Field(default="seh", min_length=1, max_length=80)
 
 
-class TeamActivationIn(BaseModel):
+class TeamActivationIn(_TypedText):
     """"Team geactiveerd": the SEH tells the crew where the team waits, before arrival."""
-    model_config = ConfigDict(extra="forbid")
     room: str = Field(min_length=1, max_length=100, description="kamer of bay, bijv. traumakamer 2")
     author: str = Field(default="seh", min_length=1, max_length=80)
 

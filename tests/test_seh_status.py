@@ -44,6 +44,10 @@ def test_a_good_status_parses_and_names_its_fields():
     (payload(updated_at="gisteren"), "malformed"),
     (payload(updated_at="2026-12-02T11:58:00"), "malformed"),       # no time zone
     (payload(schema="ritlink.seh-status/2"), "unknown schema"),
+    (payload(until="0001-01-01T00:00:00+01:00"), "out_of_range"),  # before the first UTC moment
+    (payload(until="9999-12-31T23:59:59-01:00"), "out_of_range"),  # after the last
+    (payload(reason="CT \u202edefect"), "malformed"),               # a bidi override
+    (payload(reason="CT\x1b[31m"), "malformed"),                    # a terminal escape
     (b'{"schema":"ritlink.seh-status/1","seh_id":"seh-umcu","state":"open","counts":{"beds":NaN},'
      b'"updated_at":"2026-12-02T11:58:00Z"}', "malformed"),          # NaN
     (b"[" * 1000 + b"]" * 1000, "too_deep"),                    # nested

@@ -177,6 +177,9 @@ FORMS: list[EntryForm] = [
         F("text", "Opmerking", "text", required=True),), button="Opmerking opslaan", text=None),
 ]
 FORMS_BY_ID = {f.form_id: f for f in FORMS}
+# The only fields a tablet form sends more than once (a checkbox group); any other repeated
+# field is refused (web/pages.py posted) instead of being stored as "['a', 'b']".
+MULTI_FIELDS = frozenset(f.name for form in FORMS for f in form.fields if f.widget == "multi")
 # Kinds drawn by a tab of their own rather than by this table (the test counts them too).
 TAB_DRAWN_KINDS = {"vital": "vitals", "medication": "medicatie", "time": "patient"}
 SINGLE_FACT_KINDS = {f.kind for f in FORMS if f.single_fact} | {"time"}

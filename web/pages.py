@@ -24,9 +24,10 @@ from fastapi.templating import Jinja2Templates
 from edge.form.entries import CLIENT_KINDS, parse_data
 from edge.form.plausibility import VITALS
 from edge.service import DomainError, EdgeService, IdempotencyKey, StoreFullError
+from edge.wire.safe_text import text_problem
 from web import session, words
-from web.entry_forms import (FORMS_BY_ID, INLINE_CHOICES, NOT_STATES, clock_time, data_from_fields, forms_for,
-                             medication_data)
+from web.entry_forms import (FORMS_BY_ID, INLINE_CHOICES, MULTI_FIELDS, NOT_STATES, clock_time, data_from_fields,
+                             forms_for, medication_data)
 from web.page_errors import STORE_FULL, SessionExpired, error_detail, local_path, resume_path
 from web.sun import is_dark
 from web.view_model import (TABS, rit_rows, header_model, medication_buttons, register_filters,
@@ -101,6 +102,9 @@ def pages_router(service: EdgeService) -> APIRouter:
             crew = session.check_csrf(signed_in(request), form.get("csrf"))
         except HTTPException:
             raise SessionExpired(resume_path(request)) from None
+        repeated = [k for k in form.keys() if len(form.getlist(k)) > 1 and k not in MULTI_FIELDS]
+        if repeated:
+            raise DomainError(f"'{repeated[0][:40]}' is meer dan eens verstuurd: één waarde verwacht", repeated[0][:40])
         fields = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form.keys()}
         key = None
         if form.get("idem"):
@@ -185,6 +189,8 @@ def pages_router(service: EdgeService) -> APIRouter:
         terug = local_path(str(form.get("terug", "")))
         if not session.login_token_ok(request, form.get("csrf")):
             return login_page(request, "Het aanmeldformulier was verlopen: probeer het opnieuw", terug, 403)
+        if any(text_problem(n) for n in names):  # the names go on every rit of the shift
+            return login_page(request, "Naam " + str(next(filter(None, map(text_problem, names)))), terug, 422)
         opened, error = session.sign_in(request, names, str(form.get("pin", "")))
         if opened is None:
             return login_page(request, error, terug, 429 if error.startswith("Te veel") else 403)

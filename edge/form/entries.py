@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from edge.errors import DomainError, raise_all
 from edge.form.plausibility import LIMITS, VITALS, check_all, medication_dose_limit
 from edge.form.valuelists import ValueLists
+from edge.wire.safe_text import problems as text_problems
 
 NotState = Literal["niet beoordeeld", "niet uitgevoerd", "geweigerd", "niet mogelijk", "niet van toepassing"]
 NOT_STATES: tuple[str, ...] = get_args(NotState)
@@ -440,6 +441,15 @@ SYSTEM_KINDS: dict[str, type[EntryData]] = {"destination": DestinationData, "lif
                                             "seh_called": SehCalledData}
 
 
+MOMENT_OUT_OF_RANGE = "tijdstip is onmogelijk (niet tussen 2000 en 2100)"
+
+
+def moment_in_range(moment: datetime) -> bool:
+    """A clinical moment of this century: year 1 or 9999 with an offset cannot even be
+    converted to UTC (OverflowError), and neither belongs to a rit."""
+    return 2000 <= moment.year <= 2100
+
+
 def utc_iso(moment: datetime) -> str:
     """Aware datetime -> the one timestamp format of the store (UTC, milliseconds, Z)."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -485,6 +495,9 @@ def validate(data: EntryData, lists: ValueLists, confirm: bool, prefix: str = "d
     Returns the data as stored (JSON, no nulls, integral scores as int) and the names of
     unusual values the crew confirmed.
     """
+    # Stored once, a NUL or a bidi override would spoil every later message of the rit.
+    raise_all([DomainError(words, _join(prefix, path))
+               for path, words in text_problems(data.model_dump(mode="json", exclude_defaults=True))])
     errors = []
     for path, list_name, code in data.coded():
         try:
@@ -534,6 +547,12 @@ def _cross_checks(data: EntryData, lists: ValueLists, prefix: str) -> tuple[list
             data.origin_date > datetime.now(UTC).date():
         errors.append(DomainError("datum ligt in de toekomst", _join(prefix, "origin_date"),
                                   type="plausibility.impossible"))
+    moments = {"at": data.at} if isinstance(data, TimeData) else (
+        {"last_seen_well_at": data.last_seen_well_at} if isinstance(data, TeamAlertData) else {})
+    outside = [DomainError(MOMENT_OUT_OF_RANGE, _join(prefix, name), type="plausibility.impossible")
+               for name, moment in moments.items() if moment is not None and not moment_in_range(moment)]
+    if outside:  # comparing or converting them would overflow
+        return errors + outside, []
     if isinstance(data, TeamAlertData) and data.last_seen_well_at is not None and (
             data.last_seen_well_at.tzinfo is None or data.last_seen_well_at > datetime.now(UTC)):
         errors.append(DomainError("'laatst goed gezien' ligt in de toekomst of heeft geen UTC-offset",

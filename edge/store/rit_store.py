@@ -26,7 +26,8 @@ from edge.wire.canonical import canonical_json
 from edge.wire.contract import new_id
 from edge.store.db import SESSIONS_TABLE_SQL, Migration, Store, write_transaction
 from edge.wire.contract import utc_now
-from edge.errors import DomainError
+from edge.errors import DomainError, raise_all
+from edge.wire.safe_text import problems as text_problems
 from edge.form.model import COLLECTIONS, HISTORY_KINDS, LATER_HISTORY_KINDS, apply_entry_in_place, build_form, new_form
 from edge.wire.form_hash import CanonicalForm
 
@@ -329,6 +330,8 @@ class Tx:
         position = self.db.execute("SELECT coalesce(max(position), 0) FROM entries WHERE rit_id = ?",
                                    [rit_id]).fetchone()[0]
         items = self.items.setdefault(rit_id, set())
+        # The last line of defence for what the wire refuses (every route checks before this).
+        raise_all([DomainError(words, path) for raw in entries for path, words in text_problems(raw)])
         for raw in entries:
             position += 1
             entry = {"entry_id": new_id(), "recorded_at": utc_now(), **raw, "position": position}

@@ -17,6 +17,7 @@ from typing import Any
 
 from edge.wire import safe_json
 from edge.wire.contract import TOPIC_ROOT
+from edge.wire.safe_text import text_problem
 
 SCHEMA = "ritlink.seh-status/1"
 STATES = ("open", "druk", "seh-stop")
@@ -65,7 +66,10 @@ def parse_time(text: Any, name: str) -> datetime:
         raise StatusError(f"malformed: {name} is not a time") from None
     if value.tzinfo is None:
         raise StatusError(f"malformed: {name} has no time zone")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 lies before the first UTC moment
+        raise StatusError(f"out_of_range: {name}") from None
 
 
 def utc_iso(moment: datetime) -> str:
@@ -114,6 +118,8 @@ def check(body: dict[str, Any], seh_id: str | None = None) -> SehStatus:
         reason = ""
     if not isinstance(reason, str) or len(reason) > MAX_REASON:
         raise StatusError(f"malformed: reason (text of at most {MAX_REASON} characters)")
+    if text_problem(reason):
+        raise StatusError("malformed: reason holds a control character")
     until = body.get("until")
     if until is not None:
         until = utc_iso(parse_time(until, "until"))
