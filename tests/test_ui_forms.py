@@ -108,3 +108,27 @@ def test_a_save_with_javascript_answers_with_the_screen_and_keeps_the_address(ch
     page.reload()
     expect(page.locator("form[data-letter=A] + ul .regel")).to_have_count(1)
     page.close()
+
+
+def test_a_message_form_sent_twice_sends_one_message(chromium, edge_process):  # noqa: F811
+    """A double tap on Versturen, or the same post replayed, is one message to the SEH."""
+    edge = edge_process()
+    page = chromium.new_page(viewport=TABLET)
+    sign_in(page, edge.base_url)
+    rit_id = new_rit(page)
+    page.goto(f"{edge.base_url}/rits/{rit_id}/berichten")
+    page.fill("#vrij-bericht input[name=text]", "is de CT vrij?")
+    page.locator("#vrij-bericht button").dblclick()
+    page.wait_for_selector(".bericht:has-text('Bericht opgeslagen')")
+    page.wait_for_load_state("networkidle")
+    texts = lambda: [m["text"] for m in edge.get(f"/api/v1/rits/{rit_id}/berichten").json()["messages"]]  # noqa: E731
+    assert texts() == ["is de CT vrij?"]
+
+    client, token = _signed_in_client(edge)
+    form = {"csrf": token, "idem": "bericht-1", "text": "traumakamer?"}
+    for _ in range(2):
+        assert client.post(f"/rits/{rit_id}/berichten", data=form, follow_redirects=False).status_code == 303
+    assert texts() == ["is de CT vrij?", "traumakamer?"]
+    other = client.post(f"/rits/{rit_id}/berichten", data=form | {"text": "iets anders"}, follow_redirects=False)
+    assert other.status_code == 422 and "andere tekst" in other.text
+    assert texts() == ["is de CT vrij?", "traumakamer?"]

@@ -72,7 +72,8 @@ def messages_router(service: EdgeService) -> APIRouter:
     async def send_form(request: Request, rit_id: str) -> Response:
         crew, form = await posted(request)
         try:
-            desk.send(rit_id, str(form.get("text") or ""), crew.actor(request))
+            desk.send(rit_id, str(form.get("text") or ""), crew.actor(request),
+                      form_key=str(form.get("idem") or "")[:64] or None)
         except DomainError as exc:
             return page(request, crew, rit_id, exc.message, exc.status, opening=False)
         except StoreFullError as exc:

@@ -9,6 +9,7 @@ Web pages reach this through ``EdgeService.messages`` (a ``MessageDesk``); the M
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,8 @@ from edge.store.db import StoreFullError
 from edge.wire import messages as wire
 from edge.wire.contract import new_id, utc_now
 
+# Namespace of the message ids made from a form's one-time key (uuid5: the same key, the same id).
+FORM_KEYS = uuid.UUID("5b0e7a52-3c1f-4d8e-9a61-2f4c8d9e7b10")
 log = logging.getLogger("ritlink.messages")
 
 
@@ -49,8 +52,10 @@ class MessageDesk:
     def presets(self) -> list[str]:
         return list(self.settings.message_presets)
 
-    def send(self, rit_id: str, text: str, actor: Actor) -> dict[str, Any]:
-        """Store one message to the rit's SEH (the outbox is the only copy that matters)."""
+    def send(self, rit_id: str, text: str, actor: Actor, form_key: str | None = None) -> dict[str, Any]:
+        """Store one message to the rit's SEH (the outbox is the only copy that matters).
+        ``form_key``: the sending form's one-time key; the same key again (a double tap, a
+        replayed post) returns the message already stored instead of sending it twice."""
         try:
             text = wire.clean_text(text, self.settings.message_max_length)
         except wire.MessageError as exc:
@@ -60,10 +65,18 @@ class MessageDesk:
         seh_id = self.store.rit(rit_id)["destination_seh"]
         if not seh_id:
             raise MessageRefused("kies eerst een bestemming (SEH)")
+        msg_id = str(uuid.uuid5(FORM_KEYS, f"{rit_id}:{form_key}")) if form_key else new_id()
         with self.store.lock, self.store.write() as db:
+            cursor = db.execute("SELECT * FROM short_messages WHERE msg_id = ?", [msg_id])
+            earlier = cursor.fetchone()
+            if earlier is not None:
+                stored = dict(zip([c[0] for c in cursor.description], earlier, strict=True))
+                if stored["text"] != text:
+                    raise MessageRefused("dit formulier is al verstuurd met een andere tekst: open de berichten opnieuw")
+                return stored
             last = db.execute("SELECT max(seq) FROM short_messages WHERE rit_id = ? AND seh_id = ? AND direction = ?",
                               [rit_id, seh_id, wire.TO_SEH]).fetchone()[0]
-            row = {"msg_id": new_id(), "rit_id": rit_id, "seh_id": seh_id, "vehicle_id": self.vehicle_id,
+            row = {"msg_id": msg_id, "rit_id": rit_id, "seh_id": seh_id, "vehicle_id": self.vehicle_id,
                    "direction": wire.TO_SEH, "seq": wire.next_seq(last), "text": text,
                    "author": actor.user[:wire.MAX_AUTHOR] or "ambulance", "sent_at": utc_now()}
             db.execute(f"INSERT INTO short_messages ({', '.join(wire.COLUMNS)}) VALUES"
