@@ -46,6 +46,10 @@ REDELIVER_AFTER_S = 10.0
 # Receipts kept in memory while the store is full; beyond this the oldest go (the SEH answers
 # a redelivered message again, so a lost "delivered" comes back by itself).
 MAX_PENDING_RECEIPTS = 10_000
+# Acks of mids this sender never mapped (live values, receipts): pruned past this count to
+# those younger than EARLY_ACK_KEEP_S (a real early ack is used within milliseconds).
+MAX_EARLY_ACKS = 1_000
+EARLY_ACK_KEEP_S = 30.0
 
 
 class MqttSync:
@@ -63,7 +67,10 @@ class MqttSync:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._mid_to_msg: dict[int, str] = {}
-        self._early_acks: dict[int, int] = {}  # mid -> reason code, PUBACK before publish() returned
+        # mid -> (reason code, when): a PUBACK that came before publish() returned. The live
+        # topic and receipts publish on this client too; their acks land here and are pruned,
+        # and only an ack newer than the publish call counts (mids wrap at 65,535).
+        self._early_acks: dict[int, tuple[int, float]] = {}
         self._on_wire: dict[str, float] = {}  # msg_id -> monotonic time handed to paho
         self._redelivered: dict[str, float] = {}  # msg_id -> monotonic time of the last redelivery
         self._pending_receipts: dict[tuple[str, str, str], Receipt] = {}  # (seh, msg_id, type) -> receipt
@@ -110,7 +117,10 @@ class MqttSync:
         with self._lock:
             msg_id = self._mid_to_msg.pop(mid, None)
             if msg_id is None:
-                self._early_acks[mid] = reason_code.value
+                now = time.monotonic()
+                self._early_acks[mid] = (reason_code.value, now)
+                if len(self._early_acks) > MAX_EARLY_ACKS:
+                    self._early_acks = {m: a for m, a in self._early_acks.items() if now - a[1] < EARLY_ACK_KEEP_S}
                 return
         self._acknowledged(msg_id, reason_code.value)
 
@@ -262,13 +272,19 @@ class MqttSync:
 
     # -- sending (sender thread) ------------------------------------------------------
     def _acknowledged(self, msg_id: str, reason_code: int) -> None:
-        with self._lock:
-            self._on_wire.pop(msg_id, None)
-        if reason_code >= 0x80:
-            # The broker refused it (e.g. not authorised). Leave it queued and say so.
-            log.error("broker refused msg %s (reason code %#x)", msg_id, reason_code)
-            return
-        self.store.advance(msg_id, "sent")
+        """Runs on paho's network thread, which must never die: a store that cannot write
+        (full) leaves the message "saved"; it goes again and the SEH keeps it once."""
+        try:
+            if reason_code >= 0x80:
+                # The broker refused it (e.g. not authorised). Leave it queued and say so.
+                log.error("broker refused msg %s (reason code %#x)", msg_id, reason_code)
+                return
+            self.store.advance(msg_id, "sent")
+        except Exception as exc:
+            log.error("could not mark msg %s sent (%s): it goes again", msg_id, type(exc).__name__)
+        finally:
+            with self._lock:  # after the state is saved: the sender must not see it as unsent
+                self._on_wire.pop(msg_id, None)
         self._wake.set()
 
     def _run(self) -> None:
@@ -324,7 +340,7 @@ class MqttSync:
         payload = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         props = publish_properties(receipt_topic(self.vehicle_id, row["seh_id"]), row["msg_id"])
         with self._lock:
-            self._on_wire[row["msg_id"]] = time.monotonic()
+            self._on_wire[row["msg_id"]] = publish_called = time.monotonic()
         info = self.client.publish(rit_topic(row["seh_id"], self.vehicle_id, row["rit_id"]), payload, 1, False, props)
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             log.warning("publish of msg %s failed: %s", row["msg_id"], mqtt.error_string(info.rc))
@@ -333,10 +349,11 @@ class MqttSync:
             return
         with self._lock:
             early = self._early_acks.pop(info.mid, None)
-            if early is None:
+            if early is None or early[1] < publish_called:  # none, or a stale one of an earlier mid
+                early = None
                 self._mid_to_msg[info.mid] = row["msg_id"]
         if early is not None:
-            self._acknowledged(row["msg_id"], early)
+            self._acknowledged(row["msg_id"], early[0])
         log.debug("published msg %s seq %d to %s", row["msg_id"], row["seq"], row["seh_id"])
 
 
