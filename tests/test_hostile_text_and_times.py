@@ -129,3 +129,31 @@ def test_the_seh_refuses_control_characters_and_impossible_times_with_a_named_fi
     nurse.click("#team button")
     expect(nurse.locator("[data-team]")).to_contain_text("traumakamer 2")
     assert nurse.locator("#fout-team").count() == 0
+
+
+def test_a_form_too_large_for_one_message_is_refused_at_the_save_and_the_rit_still_arrives(
+        edge_process, seh_process):
+    """75 long remarks made a vooraankondiging of 315 KB, which the SEH refuses (256 KiB): the
+    tablet showed "geweigerd" for that and every later message. Now the save that would make
+    the form too large is refused, loudly, and what is stored still arrives."""
+    seh, edge = seh_process(), edge_process()
+    rit_id = _new_rit(edge)
+    text = "lange opmerking " * 249  # 3,984 characters, under the field's 4,000
+    answers = []
+    for _ in range(80):
+        answers.append(edge.post(f"/api/v1/rits/{rit_id}/entries", {"kind": "remark", "data": {"text": text}}))
+        if answers[-1].status_code != 201:
+            break
+    assert answers[-1].status_code == 422 and "te groot" in answers[-1].text, answers[-1].text[:300]
+    kept = len(answers) - 1
+    assert 30 < kept < 80
+    client = edge.signed_in("J. de Vries")
+    token = _csrf_of(client)
+    page = client.post(f"/rits/{rit_id}/invoer/remark", data={"csrf": token, "text": text})
+    assert page.status_code == 422 and "te groot" in page.text and "NIET opgeslagen" in page.text
+    assert edge.post(f"/api/v1/rits/{rit_id}/announce").status_code == 202
+    at_seh = wait_until(lambda: seh.get(f"/api/v1/rits/{rit_id}").json() if seh.get(
+        f"/api/v1/rits/{rit_id}").status_code == 200 else None, 15, what="the rit at the SEH")
+    assert len(at_seh["form"]["remarks"]) == kept
+    states = [m["state"] for m in edge.get(f"/api/v1/rits/{rit_id}").json()["messages"]]
+    assert "rejected" not in states

@@ -216,6 +216,12 @@ def _entries(db: sqlite_utils.Database, rit_id: str) -> list[dict[str, Any]]:
     return [_entry_from_row(r) for r in db.query("SELECT * FROM entries WHERE rit_id = ? ORDER BY position", [rit_id])]
 
 
+# A whole form travels as one message (the vooraankondiging, a resync snapshot) and the SEH
+# refuses messages over safe_json.DEFAULT_MAX_BYTES (256 KiB): a form that would not fit is
+# refused at the save, loudly, instead of every later message of the rit being "rejected".
+FORM_MAX_BYTES = 192 * 1024
+
+
 def _write_form(db: sqlite_utils.Database, rit_id: str, form: dict[str, Any],
                 canonical: CanonicalForm | None = None, whole: bool = True) -> str:
     """The form's hash and header columns; with ``whole`` the form itself too (a checkpoint)."""
@@ -225,6 +231,10 @@ def _write_form(db: sqlite_utils.Database, rit_id: str, form: dict[str, Any],
         sha = hashlib.sha256(blob).hexdigest()
     else:
         blob, sha = canonical.sha256(form)
+    if len(blob) > FORM_MAX_BYTES:  # the transaction rolls back: nothing of this save is kept
+        raise DomainError(f"formulier te groot ({len(blob) // 1024} KB, ten hoogste {FORM_MAX_BYTES // 1024} KB): "
+                          "deze invoer is NIET opgeslagen; zet lange tekst niet in het formulier",
+                          type="form.too_large")
     db.execute(
         "UPDATE rits SET form_sha256 = ?, updated_at = ?, lifecycle = ?, urgency = coalesce(?, urgency),"
         " destination_seh = coalesce(?, destination_seh) WHERE rit_id = ?",
