@@ -84,7 +84,8 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
     register_filters(templates.env, {store.seh_id: name})
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     for router in routers: app.include_router(router)  # noqa: E701 (e.g. seh/fhir_api.py, wired in ritlink/cli.py)
-    # rit -> highest entry position at the last opening; "rit:before" -> the one before that
+    # "user\nrit" -> highest entry position at that staff member's last opening; "...:before" -> the
+    # one before that (per person: one nurse opening a rit hides nothing new from another)
     seen: dict[str, int | None] = {}
 
     def theme(request: Request) -> str:
@@ -238,9 +239,9 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
             raise HTTPException(404, "rit niet gevonden")
         access.log(viewer, rit_id, "rit.view" if new_view else "rit.view.refresh", {"seq": row["seq"]})
         if new_view:
-            seen[f"{rit_id}:before"] = seen.get(rit_id)
-            seen[rit_id] = max(_positions(row["form"]), default=0)
-        previous = seen.get(f"{rit_id}:before")
+            seen[f"{viewer.user}\n{rit_id}:before"] = seen.get(f"{viewer.user}\n{rit_id}")
+            seen[f"{viewer.user}\n{rit_id}"] = max(_positions(row["form"]), default=0)
+        previous = seen.get(f"{viewer.user}\n{rit_id}:before")
         sections = render.form_sections(templates.env, row["form"], rit_id, previous)
         try:
             overview = handover(row["form"])
