@@ -132,3 +132,25 @@ def test_a_message_form_sent_twice_sends_one_message(chromium, edge_process):  #
     other = client.post(f"/rits/{rit_id}/berichten", data=form | {"text": "iets anders"}, follow_redirects=False)
     assert other.status_code == 422 and "andere tekst" in other.text
     assert texts() == ["is de CT vrij?", "traumakamer?"]
+
+
+def test_correcting_the_melding_keeps_its_reason_apart_from_the_correction_reason(chromium, edge_process):  # noqa: F811
+    """The melding has a field "reason" of its own; its correction form used the same name for
+    the correction's reason, so the correction stored "['CVA', 'typfout']" as its reason."""
+    edge = edge_process()
+    page = chromium.new_page(viewport=TABLET)
+    sign_in(page, edge.base_url)
+    rit_id = new_rit(page)
+    open_tab(page, "Patiënt & melding")  # the melding stands from the start (urgency): a correction
+    form = page.locator("form[data-form=melding]")
+    form.locator("input[name=reason]").fill("CVA, laatst goed gezien 10:05")
+    form.locator("button:has-text('Correctie opslaan')").click()  # no correction reason yet
+    expect(page.locator("#fout-melding-correctie_reden")).to_be_visible()
+    form = page.locator("form[data-form=melding]")
+    form.locator("input[name=reason]").fill("CVA, laatst goed gezien 10:05")
+    form.locator("input[name=correctie_reden]").fill("typfout")
+    form.locator("button:has-text('Correctie opslaan')").click()
+    page.wait_for_selector(".bericht:has-text('Opgeslagen')")
+    meldingen = _entries(edge, rit_id, "melding")
+    newest = max(meldingen, key=lambda e: e["position"])
+    assert newest["data"]["reason"] == "CVA, laatst goed gezien 10:05" and newest["reason"] == "typfout"

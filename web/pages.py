@@ -359,7 +359,13 @@ def pages_router(service: EdgeService) -> APIRouter:
             old = next((e for e in service.entries(rit_id, actor=who) if e["entry_id"] == entry_id), None)
             if old is None:
                 raise DomainError("deze invoer bestaat niet")
-            reason, late = str(fields.get("reason", "")), nagekomen(fields)
+            # A standing fact's form names its correction reason apart from its own fields.
+            reason_field = "correctie_reden" if "correctie_reden" in fields else "reason"
+            reason, late = str(fields.get(reason_field) or ""), nagekomen(fields)
+            if not reason.strip():
+                raise DomainError("geef de reden van de correctie", reason_field)
+            if len(reason) > 500:
+                raise DomainError("reden is te lang (hoogstens 500 tekens)", reason_field)
             if fields.get("withdraw"):
                 service.correct_entry(rit_id, entry_id, actor=who, reason=reason, withdraw=True, nagekomen=late,
                                       idempotency=key)
