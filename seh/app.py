@@ -21,6 +21,7 @@ from seh.staff import DISPLAY_COOKIE, SESSION_COOKIE, SehAccess, Viewer
 from seh.store import FeedbackTooEarly, SehStore
 from seh.messages import SehMessages
 from seh.messages_routes import messages_router
+from edge.wire.contract import id_for_form
 from edge.wire.messages import QUICK_REPLIES
 from web.http_guard import CSRF_HEADER, SAFE_METHODS, harden, refusal
 from web.page_errors import local_path
@@ -195,18 +196,19 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         return {"rit_id": rit_id, "vehicle_id": row["vehicle_id"], "status": row["status"], "seq": row["seq"],
                 "form": row["form"], "form_sha256": row["form_sha256"], "feedback": store.feedback_for(rit_id)}
 
-    def stored(add, rit_id: str, body, too_early: str) -> dict:
-        """A message from the SEH to the vehicle (feedback, team activation), stored to be sent."""
+    def stored(add, rit_id: str, body, too_early: str, form_key: str | None = None) -> dict:
+        """A message from the SEH to the vehicle (feedback, team activation), stored to be sent;
+        ``form_key``: the sending form's one-time key (the same form twice is one message)."""
         try:
-            message = add(rit_id, body)
+            message = add(rit_id, body, id_for_form(rit_id, form_key) if form_key else None)
         except FeedbackTooEarly:
             raise HTTPException(409, too_early) from None
         if message is None:
             raise HTTPException(404, "rit niet gevonden")
         return message
 
-    def add_feedback(rit_id: str, body: FeedbackIn) -> dict:
-        return stored(store.add_feedback, rit_id, body, "terugkoppeling kan pas na de overdracht")
+    def add_feedback(rit_id: str, body: FeedbackIn, form_key: str | None = None) -> dict:
+        return stored(store.add_feedback, rit_id, body, "terugkoppeling kan pas na de overdracht", form_key)
 
     @app.post("/api/v1/rits/{rit_id}/feedback", status_code=202)
     def send_feedback(rit_id: str, body: FeedbackIn) -> dict:
@@ -257,6 +259,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         # post, but it cannot read this cookie to copy it into the form.
         token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
         context = {**rit_context(request, rit_id, refusal is None), "csrf": token, "fout": refusal,
+                   "new_key": lambda: secrets.token_hex(12),
                    "message_choices": [*QUICK_REPLIES, *messages.presets] if messages else None,
                    "message_max_length": messages.max_length if messages else 0}
         response = templates.TemplateResponse(request, "rit.html", context, status_code=422 if refusal else 200)
@@ -297,7 +300,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
 
     @app.post("/rits/{rit_id}/terugkoppeling")
     def feedback_form(request: Request, rit_id: str, diagnosis: str = Form(""), disposition: str = Form(""),
-                      remarks: str = Form(""), csrf: str = Form("")) -> Response:
+                      remarks: str = Form(""), csrf: str = Form(""), idem: str = Form("")) -> Response:
         viewer = form_sender(request, csrf)
         try:
             body = FeedbackIn(diagnosis=diagnosis.strip(), disposition=disposition, remarks=remarks.strip(),
@@ -308,19 +311,21 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
                             "disposition": "kies een bestemming uit de lijst",
                             "remarks": "opmerking te lang (ten hoogste 2000 tekens)"},
                            {"diagnosis": diagnosis[:500], "remarks": remarks[:2000]})
-        add_feedback(rit_id, body)
+        add_feedback(rit_id, body, idem[:64] or None)
         access.log(viewer, rit_id, "feedback.add")
         return RedirectResponse(f"/rits/{rit_id}", status_code=303)
 
-    def add_team(rit_id: str, body: TeamActivationIn) -> dict:
-        return stored(store.add_team_activation, rit_id, body, "team activeren kan alleen voor een aangekondigde rit")
+    def add_team(rit_id: str, body: TeamActivationIn, form_key: str | None = None) -> dict:
+        return stored(store.add_team_activation, rit_id, body, "team activeren kan alleen voor een aangekondigde rit",
+                      form_key)
 
     @app.post("/api/v1/rits/{rit_id}/team", status_code=202)
     def team_api(rit_id: str, body: TeamActivationIn) -> dict:
         return {"msg_id": add_team(rit_id, body)["msg_id"]}
 
     @app.post("/rits/{rit_id}/team-geactiveerd")
-    def team_form(request: Request, rit_id: str, room: str = Form(""), csrf: str = Form("")) -> Response:
+    def team_form(request: Request, rit_id: str, room: str = Form(""), csrf: str = Form(""),
+                  idem: str = Form("")) -> Response:
         viewer = form_sender(request, csrf)
         try:
             body = TeamActivationIn(room=room.strip(), author=viewer.user[:80] or "seh")
@@ -328,7 +333,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
             return refused(request, rit_id, "team", exc,
                            {"room": "geef de kamer of bay waar het team klaarstaat (ten hoogste 100 tekens)"},
                            {"room": room[:100]})
-        add_team(rit_id, body)
+        add_team(rit_id, body, idem[:64] or None)
         return RedirectResponse(f"/rits/{rit_id}", status_code=303)
 
     @app.post("/rits/{rit_id}/gelezen")

@@ -73,27 +73,29 @@ def migrate_feedback(db: sqlite_utils.Database) -> None:
     )
 
 
-def add_feedback(db: sqlite_utils.Database, rit: dict[str, Any], seh_id: str, feedback: FeedbackIn) -> dict:
+def add_feedback(db: sqlite_utils.Database, rit: dict[str, Any], seh_id: str, feedback: FeedbackIn,
+                 msg_id: str | None = None) -> dict:
     """Store one feedback message for the rit's vehicle (inside the caller's transaction)."""
-    msg_id, now = new_id(), utc_now()
-    body = {
-        "schema": FEEDBACK_SCHEMA, "msg_id": msg_id, "rit_id": rit["rit_id"], "seh_id": seh_id,
-        "vehicle_id": rit["vehicle_id"], "diagnosis": feedback.diagnosis, "disposition": feedback.disposition,
-        "remarks": feedback.remarks, "author": feedback.author, "at": now,
-    }
-    db.execute(
-        "INSERT INTO seh_feedback (msg_id, rit_id, vehicle_id, body_json, created_at) VALUES (?, ?, ?, ?, ?)",
-        [msg_id, rit["rit_id"], rit["vehicle_id"], json.dumps(body), now],
-    )
-    return body
+    return _queue(db, rit, msg_id, {
+        "schema": FEEDBACK_SCHEMA, "seh_id": seh_id, "diagnosis": feedback.diagnosis,
+        "disposition": feedback.disposition, "remarks": feedback.remarks, "author": feedback.author})
 
 
 def add_team_activation(db: sqlite_utils.Database, rit: dict[str, Any], seh_id: str,
-                        activation: TeamActivationIn) -> dict:
+                        activation: TeamActivationIn, msg_id: str | None = None) -> dict:
     """Queue "team geactiveerd" for the vehicle on the same durable, receipted channel."""
-    msg_id, now = new_id(), utc_now()
-    body = {"schema": FEEDBACK_SCHEMA, "kind": "team", "msg_id": msg_id, "rit_id": rit["rit_id"], "seh_id": seh_id,
-            "vehicle_id": rit["vehicle_id"], "room": activation.room, "author": activation.author, "at": now}
+    return _queue(db, rit, msg_id, {"schema": FEEDBACK_SCHEMA, "kind": "team", "seh_id": seh_id,
+                                    "room": activation.room, "author": activation.author})
+
+
+def _queue(db: sqlite_utils.Database, rit: dict[str, Any], msg_id: str | None, fields: dict[str, Any]) -> dict:
+    """``msg_id`` from the sending form (id_for_form): the same form again returns what it queued."""
+    if msg_id is not None:
+        earlier = list(db.query("SELECT body_json FROM seh_feedback WHERE msg_id = ?", [msg_id]))
+        if earlier:
+            return json.loads(earlier[0]["body_json"])
+    msg_id, now = msg_id or new_id(), utc_now()
+    body = {**fields, "msg_id": msg_id, "rit_id": rit["rit_id"], "vehicle_id": rit["vehicle_id"], "at": now}
     db.execute(
         "INSERT INTO seh_feedback (msg_id, rit_id, vehicle_id, body_json, created_at) VALUES (?, ?, ?, ?, ?)",
         [msg_id, rit["rit_id"], rit["vehicle_id"], json.dumps(body), now],

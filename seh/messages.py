@@ -18,7 +18,7 @@ import sqlite_utils
 
 from edge.wire import messages as wire
 from edge.wire import messages_exchange as exchange
-from edge.wire.contract import new_id, utc_now
+from edge.wire.contract import id_for_form, utc_now
 
 log = logging.getLogger("ritlink.seh.messages")
 
@@ -45,7 +45,9 @@ class SehMessages:
         self.on_write: Callable[[], None] = lambda: None
 
     # -- the pages ------------------------------------------------------------------------
-    def send(self, rit_id: str, text: str, author: str, log_access: Callable[[str, dict], None]) -> dict[str, Any]:
+    def send(self, rit_id: str, text: str, author: str, log_access: Callable[[str, dict], None],
+             form_key: str | None = None) -> dict[str, Any]:
+        """``form_key``: the sending form's one-time key; the same form again returns its message."""
         try:
             text = wire.clean_text(text, self.max_length)
         except wire.MessageError as exc:
@@ -53,10 +55,15 @@ class SehMessages:
         rit = self.store.rit(rit_id)
         if rit is None:
             raise KeyError(rit_id)
+        msg_id = id_for_form(rit_id, form_key)
         with self.store.write() as db:
+            cursor = db.execute("SELECT * FROM short_messages WHERE msg_id = ?", [msg_id])
+            earlier = cursor.fetchone()
+            if earlier is not None:
+                return dict(zip([c[0] for c in cursor.description], earlier, strict=True))
             last = db.execute("SELECT max(seq) FROM short_messages WHERE rit_id = ? AND seh_id = ? AND direction = ?",
                               [rit_id, self.seh_id, wire.TO_VEHICLE]).fetchone()[0]
-            row = {"msg_id": new_id(), "rit_id": rit_id, "seh_id": self.seh_id, "vehicle_id": rit["vehicle_id"],
+            row = {"msg_id": msg_id, "rit_id": rit_id, "seh_id": self.seh_id, "vehicle_id": rit["vehicle_id"],
                    "direction": wire.TO_VEHICLE, "seq": wire.next_seq(last), "text": text,
                    "author": (author or "seh")[:wire.MAX_AUTHOR], "sent_at": utc_now()}
             db.execute(f"INSERT INTO short_messages ({', '.join(wire.COLUMNS)}) VALUES"

@@ -48,10 +48,12 @@ def messages_router(messages: SehMessages, access, templates, staff: Callable, c
             "max_length": messages.max_length})
 
     @router.post("/rits/{rit_id}/berichten", include_in_schema=False)
-    def send_form(request: Request, rit_id: str, text: str = Form(""), csrf: str = Form("")) -> RedirectResponse:
+    def send_form(request: Request, rit_id: str, text: str = Form(""), csrf: str = Form(""),
+                  idem: str = Form("")) -> RedirectResponse:
         viewer = checked(request, csrf, rit_id)
         try:
-            messages.send(rit_id, text, viewer.user, lambda action, detail: access.log(viewer, rit_id, action, detail))
+            messages.send(rit_id, text, viewer.user, lambda action, detail: access.log(viewer, rit_id, action, detail),
+                          form_key=idem[:64] or None)
         except MessageRefused as exc:
             return RedirectResponse(f"/rits/{rit_id}?bericht_fout={quote(str(exc))}#berichten", status_code=303)
         return RedirectResponse(f"/rits/{rit_id}#berichten", status_code=303)

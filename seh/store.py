@@ -389,7 +389,7 @@ class SehStore(Store):
             return retention.storage(self.db, self.path)
 
     # -- SEH-terugkoppeling ----------------------------------------------------------
-    def add_feedback(self, rit_id: str, data: feedback.FeedbackIn) -> dict | None:
+    def add_feedback(self, rit_id: str, data: feedback.FeedbackIn, msg_id: str | None = None) -> dict | None:
         """Queue the SEH's diagnosis for the vehicle; None when the rit is unknown."""
         with self.write() as db:
             rit = _rit(db, rit_id)
@@ -397,9 +397,10 @@ class SehStore(Store):
                 return None
             if rit["status"] != "overdracht":
                 raise FeedbackTooEarly(rit["status"])
-            return feedback.add_feedback(db, rit, self.seh_id, data)
+            return feedback.add_feedback(db, rit, self.seh_id, data, msg_id)
 
-    def add_team_activation(self, rit_id: str, data: feedback.TeamActivationIn) -> dict | None:
+    def add_team_activation(self, rit_id: str, data: feedback.TeamActivationIn,
+                            msg_id: str | None = None) -> dict | None:
         """Queue "team geactiveerd" for an announced rit; None when the rit is unknown."""
         with self.write() as db:
             rit = _rit(db, rit_id)
@@ -407,7 +408,7 @@ class SehStore(Store):
                 return None
             if rit["status"] not in ("vooraankondiging", "update"):
                 raise FeedbackTooEarly(rit["status"])
-            return feedback.add_team_activation(db, rit, self.seh_id, data)
+            return feedback.add_team_activation(db, rit, self.seh_id, data, msg_id)
 
     def due_feedback(self) -> list[dict]:
         with self.lock:

@@ -9,7 +9,6 @@ Web pages reach this through ``EdgeService.messages`` (a ``MessageDesk``); the M
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,10 +20,8 @@ from edge.store import audit
 from edge.store.audit import Actor
 from edge.store.db import StoreFullError
 from edge.wire import messages as wire
-from edge.wire.contract import new_id, utc_now
+from edge.wire.contract import id_for_form, utc_now
 
-# Namespace of the message ids made from a form's one-time key (uuid5: the same key, the same id).
-FORM_KEYS = uuid.UUID("5b0e7a52-3c1f-4d8e-9a61-2f4c8d9e7b10")
 log = logging.getLogger("ritlink.messages")
 
 
@@ -65,7 +62,7 @@ class MessageDesk:
         seh_id = self.store.rit(rit_id)["destination_seh"]
         if not seh_id:
             raise MessageRefused("kies eerst een bestemming (SEH)")
-        msg_id = str(uuid.uuid5(FORM_KEYS, f"{rit_id}:{form_key}")) if form_key else new_id()
+        msg_id = id_for_form(rit_id, form_key)
         with self.store.lock, self.store.write() as db:
             cursor = db.execute("SELECT * FROM short_messages WHERE msg_id = ?", [msg_id])
             earlier = cursor.fetchone()

@@ -57,6 +57,16 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+# Namespace of ids made from a form's one-time key (uuid5: the same key, the same id).
+FORM_KEYS = uuid.UUID("5b0e7a52-3c1f-4d8e-9a61-2f4c8d9e7b10")
+
+
+def id_for_form(rit_id: str, form_key: str | None) -> str:
+    """A message id for what one form sends: the same form posted twice (a double tap, a replayed
+    post) gets the same id, so the second is recognised instead of sent again; no key, a new id."""
+    return str(uuid.uuid5(FORM_KEYS, f"{rit_id}:{form_key}")) if form_key else new_id()
+
+
 class Envelope(BaseModel):
     """One form message. Unknown fields are refused so a typo never passes silently."""
 
