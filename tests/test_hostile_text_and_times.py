@@ -157,3 +157,11 @@ def test_a_form_too_large_for_one_message_is_refused_at_the_save_and_the_rit_sti
     assert len(at_seh["form"]["remarks"]) == kept
     states = [m["state"] for m in edge.get(f"/api/v1/rits/{rit_id}").json()["messages"]]
     assert "rejected" not in states
+
+
+@pytest.mark.parametrize("hours", ["nan", "inf", "-1", "0", "25", "1e400", "zes"])
+def test_the_trend_refuses_an_impossible_window_by_name(edge_process, hours):
+    edge = edge_process()
+    answer = edge.get("/api/v1/vitals/trend", params={"hours": hours})
+    assert answer.status_code == 422 and "hours" in answer.text, (hours, answer.status_code)
+    assert edge.get("/api/v1/vitals/trend", params={"hours": "0.5"}).status_code == 200

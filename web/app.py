@@ -8,7 +8,7 @@ import hmac
 import logging
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -105,9 +105,9 @@ def create_app(service: EdgeService, auth: session.ShiftAuth | None = None) -> F
         return {"devices": live.device_states(), "values": live.snapshot(), "alarms": live.alarms()}
 
     @app.get("/api/v1/vitals/trend")
-    def vitals_trend(hours: float = 6.0) -> dict:
+    def vitals_trend(hours: float = Query(6.0, gt=0, le=24, allow_inf_nan=False)) -> dict:
         """The stored monitor trend (<= 1 point per 5 s per parameter), survives a restart."""
-        return service.store.trend(min(max(hours, 0.0), 24.0))
+        return service.store.trend(hours)
 
     @app.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
     def api_docs(request: Request) -> HTMLResponse:
