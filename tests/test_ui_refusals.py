@@ -13,7 +13,7 @@ NOTE = "form[data-form=A] input[name=text]"
 
 
 def test_full_store_says_opslag_vol_on_the_page(chromium, edge_process):  # noqa: F811
-    edge = edge_process(database_max_mb=1.0, store_reserve_mb=0.4)
+    edge = edge_process(database_max_mb=0.7, store_reserve_mb=0.4)  # full before one form is too large
     page = chromium.new_page(viewport=TABLET)
     sign_in(page, edge.base_url)
     new_rit(page)

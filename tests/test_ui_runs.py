@@ -212,7 +212,7 @@ def test_trauma_run_unidentified_then_identified(chromium, broker, edge_process,
     patient = form(page, "patient")
     expect(patient.locator("button")).to_have_text("Correctie opslaan")
     taps.fill(patient.locator("input[name=name]"), "K. Visser")
-    taps.fill(patient.locator("input[name=reason]"), "geïdentificeerd via rijbewijs")
+    taps.fill(patient.locator("input[name=correctie_reden]"), "geïdentificeerd via rijbewijs")
     save(taps, patient.locator("button"))
     limits = form(page, "treatment_limits")
     taps.check(limits.locator("input[name=status][value=bekend]"))
