@@ -77,7 +77,8 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
     ``live_for(vehicle_id)`` gives the vehicle's latest live vitals, when the receiver has them.
     ``health_extra()``/``status_extra()`` add the receiver's state (MQTT thread, dead letters).
     ``access``: who may see what (seh/staff.py); without it only signed-in staff, no tokens."""
-    app = FastAPI(title="ritlink SEH", docs_url="/api/docs", redoc_url=None)
+    # No Swagger page: it loads its scripts from a CDN, and the SEH host may be offline too.
+    app = FastAPI(title="ritlink SEH", docs_url=None, redoc_url=None)
     app.state.access = access = access or SehAccess(store)
     harden(app, list(trusted_hosts), max_body_bytes, _authenticate)
     templates = Jinja2Templates(directory=[HERE / "templates", WEB / "templates"])
