@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -63,15 +64,19 @@ class DeadLetterBook:
         self._log = log or logging.getLogger(__name__)
         self.refused: dict[str, int] = {}  # by reason code, since this process started
         self.unstored = 0  # traces the store could not keep
+        # The SEH adds from its network thread and its apply thread: a count is read and written.
+        self._lock = threading.Lock()
 
     def add(self, topic: str, payload: bytes, reason: str) -> None:
         """Keep a refused message's trace (topic, hash, size, reason); never raises."""
         code = reason_code(reason)
-        self.refused[code] = self.refused.get(code, 0) + 1
+        with self._lock:
+            self.refused[code] = self.refused.get(code, 0) + 1
         try:
             self._keep(DeadLetter.of(topic, payload, reason))
         except Exception as exc:
-            self.unstored += 1
+            with self._lock:
+                self.unstored += 1
             self._log.error("dead letter not stored: %s", type(exc).__name__)
 
     def count(self) -> int:
