@@ -121,9 +121,10 @@ def fhir_router(store: SehStore, tokens: Iterable[Any], seh_name: str | None = N
 
     @router.get("/Task/{task_id}")
     def task_read(request: Request, task_id: str) -> Response:
-        row = next((store.rit(s["rit_id"]) for s in store.rits() if resource_id(s["rit_id"], "task") == task_id), None)
-        if logged(request, "fhir.task.read", row["rit_id"] if row else None) is None:
+        if who(request) is None:  # before the search: it reads every rit
             return refused()
+        row = next((store.rit(s["rit_id"]) for s in store.rits() if resource_id(s["rit_id"], "task") == task_id), None)
+        logged(request, "fhir.task.read", row["rit_id"] if row else None)
         if row is None:
             return outcome(404, "not-found", "Task niet gevonden")
         return _fhir(task_of(row))

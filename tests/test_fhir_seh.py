@@ -107,6 +107,19 @@ def test_fhir_endpoint_answers_a_known_client_and_refuses_anyone_else(seh_with_r
     assert [row["rit_id"] for row in access_log(store, stemi_rit)] == [stemi_rit, stemi_rit]  # Task read, Bundle
 
 
+def test_a_task_read_without_a_token_is_refused_before_any_rit_is_read(seh_with_rits):
+    """The search for a Task id reads every rit: an unauthenticated caller must not make it."""
+    store, forms = seh_with_rits
+    client = _client(store, [FhirToken(name="hix", token=TOKEN)])
+    reads, every_rit = [], store.rits
+    store.rits = lambda *a, **k: reads.append(1) or every_rit(*a, **k)
+    for headers in ({}, {"Authorization": "Bearer not-the-token-0000000"}):
+        assert client.get("/fhir/R4/Task/abc", headers=headers).status_code == 401
+    assert reads == []
+    assert client.get("/fhir/R4/Task/abc", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 404
+    assert reads == [1]
+
+
 def test_without_configured_tokens_everyone_is_refused(seh_with_rits):
     store, _ = seh_with_rits
     client = _client(store, [])
