@@ -17,19 +17,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from edge.config import SehDestination, load_edge_settings
+from edge.config import load_edge_settings
 from edge.form.entries import parse_data
 from edge.live.vitals import LiveVitals
 from edge.service import EdgeService
 from edge.store.audit import Actor
 from edge.store.rit_store import CHECKPOINT_EVERY, EdgeStore
-from edge.sync.sender import MqttSync
 from edge.wire.canonical import form_sha256, merge_patch_apply
+from tests.harness.online_edge import SEHS
+from tests.harness.online_edge import online_edge as in_process_edge
 from tests.harness.waiting import wait_until
 
 CREW = Actor("j.devries", "ambulanceverpleegkundige", "127.0.0.1")
-SEHS = [SehDestination(id="seh-umcu", name="SEH UMC Utrecht", phone="088-755 5555"),
-        SehDestination(id="seh-antonius", name="SEH St. Antonius", phone="088-320 3000")]
 
 
 def edge(tmp_path, **values) -> EdgeService:
@@ -149,17 +148,8 @@ def test_a_patch_carries_the_change_not_the_form(tmp_path):
 @pytest.fixture
 def online_edge(tmp_path, broker, seh_process):
     seh_process()
-    settings = load_edge_settings(None, vehicle_id="ambu-01", broker_url=broker.url,
-                                  database=tmp_path / "edge.db", sehs=SEHS)
-    store = EdgeStore(settings.database)
-    service = EdgeService(settings, store, LiveVitals())
-    sync = MqttSync(store, settings)
-    service.on_outbox_write, service.broker_connected = sync.wake, sync.connected.is_set  # as edge/runtime.py
-    sync.start()
-    assert sync.connected.wait(10)
-    yield service
-    sync.stop()
-    store.close()
+    with in_process_edge(tmp_path, broker.url) as (service, _sync):
+        yield service
 
 
 class CommitCounter:

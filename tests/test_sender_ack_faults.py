@@ -15,14 +15,10 @@ import time
 
 import pytest
 
-from edge.config import load_edge_settings
-from edge.live.vitals import LiveVitals
 from edge.service import EdgeService
 from edge.store.audit import Actor
-from edge.store.rit_store import EdgeStore
 from edge.sync import sender
-from edge.sync.sender import MqttSync
-from tests.conftest import SEHS
+from tests.harness.online_edge import online_edge
 from tests.harness.waiting import wait_until
 
 CREW = Actor(user="J. de Vries", role="ambulance", client="test")
@@ -33,17 +29,8 @@ MAX_EARLY_ACKS = 1_000  # sender.MAX_EARLY_ACKS
 @pytest.fixture
 def online(tmp_path, broker, seh_process):
     seh_process()
-    settings = load_edge_settings(None, vehicle_id="ambu-01", broker_url=broker.url,
-                                  database=tmp_path / "edge.db", sehs=SEHS)
-    store = EdgeStore(settings.database)
-    service = EdgeService(settings, store, LiveVitals())
-    sync = MqttSync(store, settings)
-    service.on_outbox_write, service.broker_connected = sync.wake, sync.connected.is_set  # as edge/runtime.py
-    sync.start()
-    assert sync.connected.wait(10)
-    yield service, sync
-    sync.stop()
-    store.close()
+    with online_edge(tmp_path, broker.url) as (service, sync):
+        yield service, sync
 
 
 def _state(service: EdgeService, msg_id: str) -> str:
