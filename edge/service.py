@@ -321,12 +321,13 @@ class EdgeService:
     def correct_entry(self, rit_id: str, entry_id: str, *, actor: Actor, reason: str,
                       data: dict[str, Any] | None = None, withdraw: bool = False,
                       clinical_time: datetime | None = None, confirm: bool = False, nagekomen: bool = False,
-                      idempotency: IdempotencyKey | None = None) -> dict[str, Any]:
-        """Append an entry that replaces ``entry_id``; the old one stays, marked corrected."""
+                      idempotency: IdempotencyKey | None = None, reason_field: str = "reason") -> dict[str, Any]:
+        """Append an entry that replaces ``entry_id``; the old one stays, marked corrected.
+        ``reason_field``: the name a refused reason is reported under (the caller's form field)."""
         if not reason.strip():
-            raise DomainError("geef de reden van de correctie", "reason")
+            raise DomainError("geef de reden van de correctie", reason_field)
         if len(reason) > 500:
-            raise DomainError("reden is te lang (hoogstens 500 tekens)", "reason")
+            raise DomainError("reden is te lang (hoogstens 500 tekens)", reason_field)
         if withdraw == (data is not None):
             raise DomainError("geef nieuwe data of withdraw: true (niet beide)", "data")
 

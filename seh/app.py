@@ -201,7 +201,7 @@ def create_app(store: SehStore, health_extra=lambda: {}, mark_read=lambda rit_id
         """A message from the SEH to the vehicle (feedback, team activation), stored to be sent;
         ``form_key``: the sending form's one-time key (the same form twice is one message)."""
         try:
-            message = add(rit_id, body, id_for_form(rit_id, form_key) if form_key else None)
+            message = add(rit_id, body, id_for_form(rit_id, form_key))
         except FeedbackTooEarly:
             raise HTTPException(409, too_early) from None
         if message is None:

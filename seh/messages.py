@@ -57,10 +57,9 @@ class SehMessages:
             raise KeyError(rit_id)
         msg_id = id_for_form(rit_id, form_key)
         with self.store.write() as db:
-            cursor = db.execute("SELECT * FROM short_messages WHERE msg_id = ?", [msg_id])
-            earlier = cursor.fetchone()
+            earlier = next(iter(db.query(wire.BY_ID_SQL, [msg_id])), None)
             if earlier is not None:
-                return dict(zip([c[0] for c in cursor.description], earlier, strict=True))
+                return earlier
             last = db.execute("SELECT max(seq) FROM short_messages WHERE rit_id = ? AND seh_id = ? AND direction = ?",
                               [rit_id, self.seh_id, wire.TO_VEHICLE]).fetchone()[0]
             row = {"msg_id": msg_id, "rit_id": rit_id, "seh_id": self.seh_id, "vehicle_id": rit["vehicle_id"],

@@ -102,10 +102,11 @@ def pages_router(service: EdgeService) -> APIRouter:
             crew = session.check_csrf(signed_in(request), form.get("csrf"))
         except HTTPException:
             raise SessionExpired(resume_path(request)) from None
-        repeated = [k for k in form.keys() if len(form.getlist(k)) > 1 and k not in MULTI_FIELDS]
+        values = {k: form.getlist(k) for k in form.keys()}
+        repeated = [k for k, sent in values.items() if len(sent) > 1 and k not in MULTI_FIELDS]
         if repeated:
             raise DomainError(f"'{repeated[0][:40]}' is meer dan eens verstuurd: één waarde verwacht", repeated[0][:40])
-        fields = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form.keys()}
+        fields = {k: sent if len(sent) > 1 else form.get(k) for k, sent in values.items()}
         key = None
         if form.get("idem"):
             body = "&".join(f"{k}={v}" for k, v in sorted(form.multi_items()) if k not in ("csrf", "idem"))
@@ -189,8 +190,9 @@ def pages_router(service: EdgeService) -> APIRouter:
         terug = local_path(str(form.get("terug", "")))
         if not session.login_token_ok(request, form.get("csrf")):
             return login_page(request, "Het aanmeldformulier was verlopen: probeer het opnieuw", terug, 403)
-        if any(text_problem(n) for n in names):  # the names go on every rit of the shift
-            return login_page(request, "Naam " + str(next(filter(None, map(text_problem, names)))), terug, 422)
+        problem = next(filter(None, map(text_problem, names)), None)
+        if problem:  # the names go on every rit of the shift
+            return login_page(request, f"Naam {problem}", terug, 422)
         opened, error = session.sign_in(request, names, str(form.get("pin", "")))
         if opened is None:
             return login_page(request, error, terug, 429 if error.startswith("Te veel") else 403)
@@ -362,13 +364,9 @@ def pages_router(service: EdgeService) -> APIRouter:
             # A standing fact's form names its correction reason apart from its own fields.
             reason_field = "correctie_reden" if "correctie_reden" in fields else "reason"
             reason, late = str(fields.get(reason_field) or ""), nagekomen(fields)
-            if not reason.strip():
-                raise DomainError("geef de reden van de correctie", reason_field)
-            if len(reason) > 500:
-                raise DomainError("reden is te lang (hoogstens 500 tekens)", reason_field)
             if fields.get("withdraw"):
                 service.correct_entry(rit_id, entry_id, actor=who, reason=reason, withdraw=True, nagekomen=late,
-                                      idempotency=key)
+                                      idempotency=key, reason_field=reason_field)
                 return
             model = CLIENT_KINDS.get(old["kind"])
             data = {k: v for k, v in old["data"].items() if model and k in model.model_fields}
@@ -384,7 +382,8 @@ def pages_router(service: EdgeService) -> APIRouter:
                 if fields.get("text"):
                     data["text"] = fields["text"]
             service.correct_entry(rit_id, entry_id, actor=who, reason=reason, data=data,
-                                  confirm=bool(fields.get("confirm")), nagekomen=late, idempotency=key)
+                                  confirm=bool(fields.get("confirm")), nagekomen=late, idempotency=key,
+                                  reason_field=reason_field)
         return await save(request, rit_id, str(request.query_params.get("tab", "abcde")), action)
 
     # -- lifecycle, always through a confirm step -----------------------------------------

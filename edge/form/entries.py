@@ -547,8 +547,11 @@ def _cross_checks(data: EntryData, lists: ValueLists, prefix: str) -> tuple[list
             data.origin_date > datetime.now(UTC).date():
         errors.append(DomainError("datum ligt in de toekomst", _join(prefix, "origin_date"),
                                   type="plausibility.impossible"))
-    moments = {"at": data.at} if isinstance(data, TimeData) else (
-        {"last_seen_well_at": data.last_seen_well_at} if isinstance(data, TeamAlertData) else {})
+    moments: dict[str, datetime | None] = {}
+    if isinstance(data, TimeData):
+        moments["at"] = data.at
+    if isinstance(data, TeamAlertData):
+        moments["last_seen_well_at"] = data.last_seen_well_at
     outside = [DomainError(MOMENT_OUT_OF_RANGE, _join(prefix, name), type="plausibility.impossible")
                for name, moment in moments.items() if moment is not None and not moment_in_range(moment)]
     if outside:  # comparing or converting them would overflow

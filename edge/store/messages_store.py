@@ -64,13 +64,11 @@ class MessageDesk:
             raise MessageRefused("kies eerst een bestemming (SEH)")
         msg_id = id_for_form(rit_id, form_key)
         with self.store.lock, self.store.write() as db:
-            cursor = db.execute("SELECT * FROM short_messages WHERE msg_id = ?", [msg_id])
-            earlier = cursor.fetchone()
+            earlier = next(iter(db.query(wire.BY_ID_SQL, [msg_id])), None)
             if earlier is not None:
-                stored = dict(zip([c[0] for c in cursor.description], earlier, strict=True))
-                if stored["text"] != text:
+                if earlier["text"] != text:
                     raise MessageRefused("dit formulier is al verstuurd met een andere tekst: open de berichten opnieuw")
-                return stored
+                return earlier
             last = db.execute("SELECT max(seq) FROM short_messages WHERE rit_id = ? AND seh_id = ? AND direction = ?",
                               [rit_id, seh_id, wire.TO_SEH]).fetchone()[0]
             row = {"msg_id": msg_id, "rit_id": rit_id, "seh_id": seh_id, "vehicle_id": self.vehicle_id,

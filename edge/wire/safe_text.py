@@ -44,8 +44,8 @@ def problems(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
         elif isinstance(node, dict):
             for key, item in node.items():
                 child = f"{where}.{key}" if where else str(key)
-                if isinstance(key, str) and text_problem(key):
-                    yield child, "veldnaam " + str(text_problem(key))
+                if isinstance(key, str) and (words := text_problem(key)):
+                    yield child, "veldnaam " + words
                 stack.append((child, item))
         elif isinstance(node, list | tuple):
             stack.extend((f"{where}.{i}" if where else str(i), item) for i, item in enumerate(node))
